@@ -1,0 +1,23 @@
+import Tensor
+
+/// max(0, x).
+public final class ReLU: Layer {
+    private let output = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+    public init() {}
+    public var summary: String { "ReLU" }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        output.resize(x.shape)
+        let n = x.count, xp = x.data, yp = output.data
+        for i in 0..<n { yp[i] = xp[i] > 0 ? xp[i] : 0 }
+        return output
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        gradInput.resize(dy.shape)
+        let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
+        for i in 0..<n { dp[i] = yp[i] > 0 ? gp[i] : 0 }
+        return gradInput
+    }
+}

@@ -1,0 +1,48 @@
+import Tensor
+
+/// Fully connected layer `y = x W^T + b`, with W stored [out, in] as in PyTorch.
+public final class Linear: InputGradientSkippable {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let inFeatures: Int, outFeatures: Int
+    public var computesInputGradient = true
+    private var input: Tensor?
+    private let output = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, name: String = "linear",
+                initializer: Initializer = .heNormal, rng: inout RNG) {
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        weight = Parameter(name: "\(name).weight", shape: [outFeatures, inFeatures], prunable: true, kind: "linear")
+        initializer.fill(weight.value, fanIn: inFeatures, fanOut: outFeatures, rng: &rng)
+        self.bias = bias ? Parameter(name: "\(name).bias", shape: [outFeatures], prunable: false, kind: "bias") : nil
+    }
+
+    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+    public var summary: String { "Linear(\(inFeatures)→\(outFeatures))" }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let rows = x.count / inFeatures
+        precondition(rows * inFeatures == x.count, "Linear(\(inFeatures)→\(outFeatures)) got input \(x.shape)")
+        input = x
+        output.resize([rows, outFeatures])
+        BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                  x.data, weight.value.data, output.data)
+        if let b = bias { Ops.addRowVector(rows, outFeatures, b.value.data, output.data) }
+        return output
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        guard let x = input else { preconditionFailure("Linear.backward before forward") }
+        let rows = dy.count / outFeatures
+        // dW += dy^T x ; db += column sums of dy ; dx = dy W
+        BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: rows,
+                  dy.data, x.data, beta: 1, weight.grad.data)
+        if let b = bias { Ops.sumRows(rows, outFeatures, dy.data, into: b.grad.data, accumulate: true) }
+        guard computesInputGradient else { return gradInput }
+        gradInput.resize(x.shape)
+        BLAS.gemm(m: rows, n: inFeatures, k: outFeatures, dy.data, weight.value.data, gradInput.data)
+        return gradInput
+    }
+}

@@ -1,0 +1,22 @@
+import Tensor
+
+/// Layers applied in order; backward runs them in reverse.
+public final class Sequential: Layer {
+    public let layers: [any Layer]
+    public init(_ layers: [any Layer]) { self.layers = layers }
+
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var summary: String { "Sequential(" + layers.map(\.summary).joined(separator: ", ") + ")" }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        var h = x
+        for layer in layers { h = layer.forward(h, training: training) }
+        return h
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        var g = dy
+        for layer in layers.reversed() { g = layer.backward(g) }
+        return g
+    }
+}

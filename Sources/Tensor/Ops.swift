@@ -1,0 +1,85 @@
+import RealModule
+
+/// Elementwise maps and reductions over contiguous buffers. Reductions use
+/// `Relaxed` arithmetic so the compiler may vectorise them (DESIGN.md: 4x).
+public enum Ops {
+    /// y += alpha * x
+    @inlinable public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        for i in 0..<n { y[i] = Relaxed.multiplyAdd(alpha, x[i], y[i]) }
+    }
+
+    @inlinable public static func scale(_ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>) {
+        for i in 0..<n { x[i] *= alpha }
+    }
+
+    @inlinable public static func sum(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
+        var s: Float = 0
+        for i in 0..<n { s = Relaxed.sum(s, x[i]) }
+        return s
+    }
+
+    @inlinable public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+        var s: Float = 0
+        for i in 0..<n { s = Relaxed.multiplyAdd(x[i], y[i], s) }
+        return s
+    }
+
+    /// Adds `bias[j]` to every row of the row-major `rows x cols` matrix.
+    @inlinable public static func addRowVector(_ rows: Int, _ cols: Int, _ bias: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let row = x + r * cols
+            for j in 0..<cols { row[j] += bias[j] }
+        }
+    }
+
+    /// out[j] (+)= sum over rows of x[r, j].
+    @inlinable public static func sumRows(_ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if !accumulate { out.update(repeating: 0, count: cols) }
+        for r in 0..<rows {
+            let row = x + r * cols
+            for j in 0..<cols { out[j] += row[j] }
+        }
+    }
+
+    /// Index of the largest entry of each row.
+    public static func argmaxRows(_ x: Tensor) -> [Int] {
+        let rows = x.shape[0], cols = x.count / Swift.max(rows, 1)
+        return (0..<rows).map { r in
+            let row = x.data + r * cols
+            var best = 0
+            for j in 1..<cols where row[j] > row[best] { best = j }
+            return best
+        }
+    }
+}
+
+/// Softmax followed by cross-entropy against integer labels, fused for stability.
+public enum SoftmaxCrossEntropy {
+    /// Returns the mean loss and the number of rows whose argmax equals the label;
+    /// writes d(mean loss)/d(logits) into `grad` when given.
+    @discardableResult
+    public static func evaluate(logits: Tensor, labels: UnsafePointer<Int32>, grad: Tensor?) -> (loss: Float, correct: Int) {
+        let rows = logits.shape[0], cols = logits.count / rows
+        grad?.resize(logits.shape)
+        var total: Double = 0
+        var correct = 0
+        let invRows = 1 / Float(rows)
+        for r in 0..<rows {
+            let z = logits.data + r * cols
+            var mx = z[0], arg = 0
+            for j in 1..<cols where z[j] > mx { mx = z[j]; arg = j }
+            var denom: Float = 0
+            for j in 0..<cols { denom += Float.exp(z[j] - mx) }
+            let label = Int(labels[r])
+            precondition(label >= 0 && label < cols, "label \(label) outside 0..<\(cols)")
+            if arg == label { correct += 1 }
+            total += Double(Float.log(denom) - (z[label] - mx))
+            if let g = grad?.data.advanced(by: r * cols) {
+                let inv = 1 / denom
+                for j in 0..<cols { g[j] = Float.exp(z[j] - mx) * inv * invRows }
+                g[label] -= invRows
+            }
+        }
+        return (Float(total / Double(rows)), correct)
+    }
+}

@@ -1,0 +1,28 @@
+import Dispatch
+
+/// Raw pointers cross into `concurrentPerform`'s `@Sendable` closure through this box.
+public struct SendablePointer<T>: @unchecked Sendable {
+    public let p: UnsafeMutablePointer<T>
+    public init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+}
+
+public enum Parallel {
+    /// Worker count for our own loops (set from the CLI's --threads; 1 = serial).
+    nonisolated(unsafe) public static var threads = 1
+
+    /// Below this many elements a loop runs serially: a dispatch costs more than it saves.
+    public static let minimumWork = 1 << 16
+
+    /// Runs `body(start, end)` over `0..<n` in contiguous chunks, in parallel when `n` is large.
+    @inlinable
+    public static func forChunks(_ n: Int, minimum: Int = minimumWork, _ body: @Sendable (Int, Int) -> Void) {
+        let workers = Swift.min(threads, n / Swift.max(minimum, 1))
+        if workers <= 1 { body(0, n); return }
+        let chunk = (n + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let lo = w * chunk
+            let hi = Swift.min(n, lo + chunk)
+            if lo < hi { body(lo, hi) }
+        }
+    }
+}
