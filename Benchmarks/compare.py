@@ -1,0 +1,41 @@
+"""Runs `topiary bench` and the PyTorch reference alternately, several rounds, and prints
+the median ms/step of each and their ratio (topiary / pytorch; below 1 = Topiary faster).
+Alternating in one run keeps both under the same machine load."""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+
+
+def run(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()
+    return json.loads(out[-1])["ms_per_step"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--topiary", required=True)
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("case", nargs="+", help="model:batch:input:steps, e.g. mlp:64:1x28x28:500")
+    a = ap.parse_args()
+    rows = []
+    for case in a.case:
+        model, batch, shape, steps = case.split(":")
+        common = ["--model", model, "--batch-size", batch, "--input", shape, "--steps", steps, "--threads", str(a.threads)]
+        ours, theirs = [], []
+        for _ in range(a.rounds):
+            ours.append(run([a.topiary, "bench", *common, "--json"]))
+            theirs.append(run([a.python, __file__.replace("compare.py", "pytorch_bench.py"), *common]))
+        o, t = statistics.median(ours), statistics.median(theirs)
+        rows.append((model, batch, shape, o, t, o / t))
+    print(f"| model | batch | input | topiary ms/step | pytorch ms/step | ratio |")
+    print(f"|---|---|---|---|---|---|")
+    for m, b, s, o, t, r in rows:
+        print(f"| {m} | {b} | {s} | {o:.3f} | {t:.3f} | {r:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

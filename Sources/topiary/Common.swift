@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import NN
+import Tensor
+
+/// Options shared by every command that computes.
+struct ComputeOptions: ParsableArguments {
+    @Option(help: "Threads for BLAS and Topiary's own loops (default: all cores).")
+    var threads: Int?
+
+    func apply() throws {
+        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        guard n > 0 else { throw CLIError("--threads must be positive, got \(n)") }
+        Parallel.threads = n
+        BLAS.threads = n
+    }
+}
+
+enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
+    case sgd, adam, rmsprop
+}
+
+struct OptimizerOptions: ParsableArguments {
+    @Option(help: "Optimizer: sgd, adam or rmsprop.")
+    var optimizer: OptimizerName = .sgd
+    @Option(help: "Momentum (default: 0.9 for SGD, 0 for RMSProp; Adam ignores it).")
+    var momentum: Float?
+    @Option(help: "L2 weight decay.")
+    var weightDecay: Float = 1e-4
+    @Flag(help: "Nesterov momentum (SGD).")
+    var nesterov = false
+
+    func make() throws -> any Optimizer {
+        let mu = momentum ?? (optimizer == .sgd ? 0.9 : 0)
+        guard mu >= 0, mu < 1 else { throw CLIError("--momentum must be in [0, 1), got \(mu)") }
+        guard weightDecay >= 0 else { throw CLIError("--weight-decay must be non-negative, got \(weightDecay)") }
+        switch optimizer {
+        case .sgd: return SGD(momentum: mu, weightDecay: weightDecay, nesterov: nesterov)
+        case .adam: return Adam(weightDecay: weightDecay)
+        case .rmsprop: return RMSProp(momentum: mu, weightDecay: weightDecay)
+        }
+    }
+}
+
+/// Writes a line to stderr (progress, never mixed into --json output on stdout).
+func log(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Formats seconds as "1m05s" / "12.3s".
+func duration(_ s: Double) -> String {
+    if s >= 60 { return "\(Int(s) / 60)m\(String(format: "%02d", Int(s) % 60))s" }
+    return String(format: "%.1fs", s)
+}
+
+/// Prints `object` as one line of JSON on stdout.
+func printJSON(_ object: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}

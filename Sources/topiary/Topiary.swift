@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Topiary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topiary",
+        abstract: "Iterative neural-network pruning with pruning-aware learning-rate schedules.",
+        subcommands: [Train.self, Bench.self])
+}
+
+/// A user-facing failure: printed as one line on stderr, exit status 1 (never a backtrace).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

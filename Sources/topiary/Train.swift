@@ -1,0 +1,67 @@
+import ArgumentParser
+import Data
+import Experiments
+import Foundation
+import NN
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train one dense network and report its accuracy.",
+        discussion: """
+            Prints one progress line per epoch on stderr. With --json, the last line of stdout is
+            one JSON object: test_accuracy, val_accuracy, early_stop_test_accuracy (fractions 0–1),
+            epochs, seed, seconds, and more.
+            """)
+
+    @Option(help: "Model name (\(ModelZoo.names.joined(separator: ", "))).")
+    var model = "mlp"
+    @OptionGroup var data: DataOptions
+    @Option(help: "Training epochs.")
+    var epochs = 10
+    @Option(help: "Mini-batch size.")
+    var batchSize = 128
+    @Option(help: "Learning rate (constant).")
+    var lr: Float = 0.05
+    @Option(help: "Evaluate on validation and test every N iterations (default: once per epoch).")
+    var evalEvery: Int?
+    @Option(help: "Random seed (initialisation, split, shuffling).")
+    var seed: UInt64 = 1
+    @OptionGroup var optimizer: OptimizerOptions
+    @OptionGroup var compute: ComputeOptions
+    @Flag(help: "End with one JSON object on the last line of stdout.")
+    var json = false
+
+    func run() throws {
+        guard epochs > 0 else { throw CLIError("--epochs must be positive, got \(epochs)") }
+        guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
+        guard lr > 0, lr.isFinite else { throw CLIError("--lr must be positive, got \(lr)") }
+        if let e = evalEvery, e <= 0 { throw CLIError("--eval-every must be positive, got \(e)") }
+        try compute.apply()
+        let opt = try optimizer.make()
+        let splits = try data.load(seed: seed)
+        let net = try ModelZoo.make(model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
+        let trainer = Trainer(model: net, optimizer: opt, splits: splits, batchSize: batchSize, seed: seed)
+        let perEpoch = trainer.batcher.batchesPerEpoch
+        let iterations = epochs * perEpoch
+        log("train \(model) on \(splits.summary): \(epochs) epochs x \(perEpoch) iterations, batch \(batchSize), \(optimizer.optimizer.rawValue) lr \(lr)")
+        let result = trainer.train(iterations: iterations, evalEvery: evalEvery ?? perEpoch, lr: { _ in lr }) { p in
+            let epoch = Double(p.iteration) / Double(perEpoch)
+            log(String(format: "epoch %5.2f/%d  loss %.4f  val %.2f%%  test %.2f%%  %@  left %@",
+                       epoch, epochs, p.point.trainLoss, 100 * p.point.validationAccuracy,
+                       100 * p.point.testAccuracy, duration(p.elapsed), duration(p.secondsLeft)))
+        }
+        log(String(format: "test accuracy %.2f%%  (early-stop %.2f%% at iteration %d, best val %.2f%%)  %@",
+                   100 * result.finalTestAccuracy, 100 * result.earlyStop.testAtBest,
+                   result.earlyStop.iterationAtBest, 100 * result.earlyStop.bestValidation, duration(result.seconds)))
+        if json {
+            try printJSON([
+                "model": model, "dataset": data.dataset, "epochs": epochs, "iterations": iterations,
+                "batch_size": batchSize, "lr": Double(lr), "seed": seed,
+                "test_accuracy": result.finalTestAccuracy, "val_accuracy": result.finalValidationAccuracy,
+                "early_stop_test_accuracy": result.earlyStop.testAtBest,
+                "best_val_accuracy": result.earlyStop.bestValidation,
+                "train_loss": result.trainLoss, "seconds": result.seconds,
+            ] as [String: Any])
+        }
+    }
+}

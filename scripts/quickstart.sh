@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets everything up on a fresh Debian machine and runs Topiary's main job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+swift build -c release --product topiary
+.build/release/topiary train --model mlp --dataset fashion-mnist --epochs 10 --batch-size 128 --lr 0.05 --seed 1
