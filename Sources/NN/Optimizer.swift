@@ -13,20 +13,39 @@ public protocol Optimizer: AnyObject {
 }
 
 /// Per-parameter state keyed by identity, created lazily on first use.
+///
+/// Each entry retains its parameter: keyed by `ObjectIdentifier` alone, a parameter
+/// freed and a new one allocated at the same address would inherit the old state.
 final class StateStore {
-    private var slots: [ObjectIdentifier: [Tensor]] = [:]
+    private var slots: [ObjectIdentifier: (owner: Parameter, tensors: [Tensor])] = [:]
+    private var steps: [ObjectIdentifier: Int] = [:]
     let perParameter: Int
     init(perParameter: Int) { self.perParameter = perParameter }
 
     func slots(for p: Parameter) -> [Tensor] {
-        if let s = slots[ObjectIdentifier(p)] { return s }
+        if let s = slots[ObjectIdentifier(p)] { return s.tensors }
         let s = (0..<perParameter).map { _ in Tensor(shape: p.value.shape) }
-        slots[ObjectIdentifier(p)] = s
+        slots[ObjectIdentifier(p)] = (p, s)
         return s
     }
 
-    func existing(for p: Parameter) -> [Tensor] { slots[ObjectIdentifier(p)] ?? [] }
-    func reset() { slots = [:] }
+    func existing(for p: Parameter) -> [Tensor] { slots[ObjectIdentifier(p)]?.tensors ?? [] }
+
+    /// Counts one more step of `p` and returns the new count (1 on the first step), for
+    /// optimizers whose update depends on it (Adam's bias correction).
+    func advance(_ p: Parameter) -> Int {
+        _ = slots(for: p)
+        let t = (steps[ObjectIdentifier(p)] ?? 0) + 1
+        steps[ObjectIdentifier(p)] = t
+        return t
+    }
+
+    func stepCount(of p: Parameter) -> Int { steps[ObjectIdentifier(p)] ?? 0 }
+
+    func reset() {
+        slots = [:]
+        steps = [:]
+    }
 }
 
 /// Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay,
@@ -46,32 +65,52 @@ public final class SGD: Optimizer {
     public func reset() { store.reset() }
 
     public func step(_ parameters: [Parameter], lr: Float) {
+        let wd = weightDecay, mu = momentum
         for p in parameters {
             let n = p.count, w = p.value.data, g = p.grad.data
-            let m = p.mask?.data
-            let wd = weightDecay, mu = momentum
+            // Masked entries go through a select, not a multiply by the mask: 0 * NaN is
+            // NaN, and the invariant must hold whatever the gradient. Unmasked parameters
+            // get a loop without the select.
             if mu == 0 {
-                for i in 0..<n {
-                    let keep: Float = m?[i] ?? 1
-                    w[i] = (w[i] - lr * (g[i] + wd * w[i])) * keep
+                if let mk = p.mask?.data {
+                    for i in 0..<n {
+                        let v = w[i] - lr * (g[i] + wd * w[i])
+                        w[i] = mk[i] != 0 ? v : 0
+                    }
+                } else {
+                    for i in 0..<n { w[i] -= lr * (g[i] + wd * w[i]) }
                 }
                 continue
             }
             let buf = store.slots(for: p)[0].data
-            if nesterov {
+            switch (p.mask?.data, nesterov) {
+            case (let mk?, true):
                 for i in 0..<n {
-                    let keep: Float = m?[i] ?? 1
                     let d = g[i] + wd * w[i]
-                    let b = (mu * buf[i] + d) * keep
-                    buf[i] = b
-                    w[i] = (w[i] - lr * (d + mu * b)) * keep
+                    let b = mu * buf[i] + d
+                    let keep = mk[i] != 0
+                    buf[i] = keep ? b : 0
+                    w[i] = keep ? w[i] - lr * (d + mu * b) : 0
                 }
-            } else {
+            case (let mk?, false):
                 for i in 0..<n {
-                    let keep: Float = m?[i] ?? 1
-                    let b = (mu * buf[i] + g[i] + wd * w[i]) * keep
+                    let b = mu * buf[i] + g[i] + wd * w[i]
+                    let keep = mk[i] != 0
+                    buf[i] = keep ? b : 0
+                    w[i] = keep ? w[i] - lr * b : 0
+                }
+            case (nil, true):
+                for i in 0..<n {
+                    let d = g[i] + wd * w[i]
+                    let b = mu * buf[i] + d
                     buf[i] = b
-                    w[i] = (w[i] - lr * b) * keep
+                    w[i] -= lr * (d + mu * b)
+                }
+            case (nil, false):
+                for i in 0..<n {
+                    let b = mu * buf[i] + g[i] + wd * w[i]
+                    buf[i] = b
+                    w[i] -= lr * b
                 }
             }
         }

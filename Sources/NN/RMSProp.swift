@@ -1,0 +1,70 @@
+import Tensor
+
+/// RMSProp (uncentred) with optional momentum and L2 weight decay, matching PyTorch's
+/// `torch.optim.RMSprop`:
+/// g = grad + wd * w; s = alpha s + (1 - alpha) g^2; a = sqrt(s) + eps;
+/// without momentum w -= lr * g / a; with momentum buf = mu buf + g / a, w -= lr * buf.
+///
+/// State per parameter: `[s]`, or `[s, buf]` with momentum.
+public final class RMSProp: Optimizer {
+    public let alpha: Float, eps: Float, momentum: Float, weightDecay: Float
+    private let store: StateStore
+
+    public init(alpha: Float = 0.99, eps: Float = 1e-8, momentum: Float = 0, weightDecay: Float = 0) {
+        self.alpha = alpha
+        self.eps = eps
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        store = StateStore(perParameter: momentum > 0 ? 2 : 1)
+    }
+
+    public func state(of p: Parameter) -> [Tensor] { store.existing(for: p) }
+    public func reset() { store.reset() }
+
+    public func step(_ parameters: [Parameter], lr: Float) {
+        let a = alpha, c = 1 - alpha, wd = weightDecay, eps = eps, mu = momentum
+        for p in parameters {
+            let s = store.slots(for: p)
+            let n = p.count, w = p.value.data, g = p.grad.data, sq = s[0].data
+            // Select rather than multiply by the mask: 0 * NaN would leak a NaN gradient.
+            switch (p.mask?.data, mu > 0) {
+            case (let mk?, true):
+                let buf = s[1].data
+                for i in 0..<n {
+                    let d = g[i] + wd * w[i]
+                    let si = a * sq[i] + c * d * d
+                    let bi = mu * buf[i] + d / (si.squareRoot() + eps)
+                    let keep = mk[i] != 0
+                    sq[i] = keep ? si : 0
+                    buf[i] = keep ? bi : 0
+                    w[i] = keep ? w[i] - lr * bi : 0
+                }
+            case (let mk?, false):
+                for i in 0..<n {
+                    let d = g[i] + wd * w[i]
+                    let si = a * sq[i] + c * d * d
+                    let keep = mk[i] != 0
+                    sq[i] = keep ? si : 0
+                    w[i] = keep ? w[i] - lr * d / (si.squareRoot() + eps) : 0
+                }
+            case (nil, true):
+                let buf = s[1].data
+                for i in 0..<n {
+                    let d = g[i] + wd * w[i]
+                    let si = a * sq[i] + c * d * d
+                    let bi = mu * buf[i] + d / (si.squareRoot() + eps)
+                    sq[i] = si
+                    buf[i] = bi
+                    w[i] -= lr * bi
+                }
+            case (nil, false):
+                for i in 0..<n {
+                    let d = g[i] + wd * w[i]
+                    let si = a * sq[i] + c * d * d
+                    sq[i] = si
+                    w[i] -= lr * d / (si.squareRoot() + eps)
+                }
+            }
+        }
+    }
+}
