@@ -9,6 +9,8 @@ import Foundation
 /// It grows in an S-shape from `eps` towards `eps + delta` as the network is pruned
 /// (no growth, slow growth I, fast growth, slow growth II), because a sparser ReLU
 /// network has narrower gradients and needs a larger LR (Liu et al., S-Cyc and SILO).
+/// The papers' tables (and SPEC's worked example) print these values truncated, not
+/// rounded: m = 3 of the SPEC example is 0.045460, printed 0.0454.
 public struct SCycPeak: Equatable, Sendable, CustomStringConvertible {
     /// Lower bound `eps`: the dense network's peak LR.
     public var epsilon: Double
