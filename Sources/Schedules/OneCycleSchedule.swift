@@ -4,9 +4,8 @@ import Foundation
 /// pruning that matters"): a cosine rise from the smallest LR of the original training
 /// (`minLR`) to its largest (`maxLR`) over the first `warmupFraction` of the budget
 /// (10% in the paper), then a cosine decay back to `minLR` at the end of the budget.
-/// (SPEC §3 says "back down" to the minimum; the paper only says "decay ... according to
-/// cosine function", and Smith & Topin's 1-cycle ends below the minimum. `minLR: 0` with a
-/// separate start is not modelled; re-peak via `withPeak` keeps `minLR`.)
+/// Ending at `minLR` is SPEC §3's reading; the paper only says "decay ... according to
+/// cosine function" (Smith & Topin's own 1-cycle ends below the minimum).
 public struct OneCycleSchedule: PeakScalable, Equatable {
     public var minLR: Double
     public var maxLR: Double
