@@ -3,6 +3,11 @@ import Data
 import Experiments
 import Foundation
 import NN
+import Schedules
+
+enum TrainSchedule: String, ExpressibleByArgument, CaseIterable {
+    case cosine, constant
+}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,8 +25,10 @@ struct Train: ParsableCommand {
     var epochs = 10
     @Option(help: "Mini-batch size.")
     var batchSize = 128
-    @Option(help: "Learning rate (constant).")
+    @Option(help: "Learning rate (the peak for cosine).")
     var lr: Float = 0.05
+    @Option(help: "Learning-rate schedule over the whole run: cosine (decays to 0) or constant.")
+    var schedule: TrainSchedule = .cosine
     @Option(help: "Evaluate on validation and test every N iterations (default: once per epoch).")
     var evalEvery: Int?
     @Option(help: "Random seed (initialisation, split, shuffling).")
@@ -43,8 +50,15 @@ struct Train: ParsableCommand {
         let trainer = Trainer(model: net, optimizer: opt, splits: splits, batchSize: batchSize, seed: seed)
         let perEpoch = trainer.batcher.batchesPerEpoch
         let iterations = epochs * perEpoch
-        log("train \(model) on \(splits.summary): \(epochs) epochs x \(perEpoch) iterations, batch \(batchSize), \(optimizer.optimizer.rawValue) lr \(lr)")
-        let result = trainer.train(iterations: iterations, evalEvery: evalEvery ?? perEpoch, lr: { _ in lr }) { p in
+        log("train \(model) on \(splits.summary): \(epochs) epochs x \(perEpoch) iterations, batch \(batchSize), \(optimizer.optimizer.rawValue) lr \(lr) (\(schedule.rawValue))")
+        let lrAt: (Int) -> Float
+        switch schedule {
+        case .constant: lrAt = { _ in lr }
+        case .cosine:
+            let cosine = CosineSchedule(a: Double(lr), T: iterations)
+            lrAt = { Float(cosine.lr(at: $0)) }
+        }
+        let result = trainer.train(iterations: iterations, evalEvery: evalEvery ?? perEpoch, lr: lrAt) { p in
             let epoch = Double(p.iteration) / Double(perEpoch)
             log(String(format: "epoch %5.2f/%d  loss %.4f  val %.2f%%  test %.2f%%  %@  left %@",
                        epoch, epochs, p.point.trainLoss, 100 * p.point.validationAccuracy,
@@ -56,7 +70,7 @@ struct Train: ParsableCommand {
         if json {
             try printJSON([
                 "model": model, "dataset": data.dataset, "epochs": epochs, "iterations": iterations,
-                "batch_size": batchSize, "lr": Double(lr), "seed": seed,
+                "batch_size": batchSize, "lr": Double(lr.description) ?? 0, "schedule": schedule.rawValue, "seed": seed,
                 "test_accuracy": result.finalTestAccuracy, "val_accuracy": result.finalValidationAccuracy,
                 "early_stop_test_accuracy": result.earlyStop.testAtBest,
                 "best_val_accuracy": result.earlyStop.bestValidation,

@@ -1,0 +1,212 @@
+import Foundation
+import NN
+import Schedules
+
+/// Reads an experiment YAML strictly: unknown keys, wrong types and impossible values
+/// are rejected before any training, each naming the key and line (issue: bad input).
+public enum SpecParser {
+    public static func load(path: String) throws -> ExperimentSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SpecError(file: path, line: nil, key: "", message: "cannot read the file")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public static func parse(_ text: String, file: String = "<spec>") throws -> ExperimentSpec {
+        let root = try SpecNode.parse(text, file: file)
+        var spec = ExperimentSpec(name: try root.required("name").string())
+        guard spec.name.range(of: "^[A-Za-z0-9._-]+$", options: .regularExpression) != nil else {
+            throw root.child("name")!.error("use letters, digits, '.', '_' and '-' only (it names the run directory)")
+        }
+        if let d = root.child("data") { spec.data = try data(d.mapping()) }
+        if let m = root.child("model") {
+            spec.model = try m.string()
+            guard ModelZoo.names.contains(spec.model) else {
+                throw m.error("unknown model '\(spec.model)' (known: \(ModelZoo.names.joined(separator: ", ")))")
+            }
+        }
+        if let o = root.child("optimizer") { spec.optimizer = try optimizer(o.mapping()) }
+        if let t = root.child("training") { spec.training = try training(t.mapping()) }
+        if let p = root.child("pruning") { spec.pruning = try pruning(p.mapping()) }
+        let schedulesNode = try root.required("schedules")
+        spec.schedules = try schedulesNode.list().map { try schedule($0.mapping()) }
+        guard !spec.schedules.isEmpty else { throw schedulesNode.error("list at least one schedule") }
+        var names = Set<String>()
+        for (s, node) in zip(spec.schedules, try schedulesNode.list()) where !names.insert(s.name).inserted {
+            throw node.error("duplicate schedule name '\(s.name)'")
+        }
+        if let s = root.child("seeds") {
+            spec.seeds = try s.list().map { n in
+                let v = try n.int()
+                guard v >= 0 else { throw n.error("seeds must be non-negative") }
+                return UInt64(v)
+            }
+            guard !spec.seeds.isEmpty, Set(spec.seeds).count == spec.seeds.count else {
+                throw s.error("list one or more distinct seeds")
+            }
+        }
+        try root.finish()
+        try validateAgainstBudget(spec, root: root)
+        return spec
+    }
+
+    static func data(_ n: SpecNode) throws -> ExperimentSpec.DataSpec {
+        var d = ExperimentSpec.DataSpec()
+        if let v = n.child("dataset") {
+            d.dataset = try v.string()
+            guard DataSource.names.contains(d.dataset) else {
+                throw v.error("unknown dataset '\(d.dataset)' (known: \(DataSource.names.joined(separator: ", ")))")
+            }
+        }
+        if let v = n.child("split") {
+            d.split = try v.string()
+            guard d.split == "standard" || DataSource.parseFractions(d.split) != nil else {
+                throw v.error("use standard or train/val/test percentages such as 60/20/20")
+            }
+        }
+        if let v = n.child("validation_fraction") {
+            d.validationFraction = try v.double()
+            guard d.validationFraction > 0, d.validationFraction < 1 else { throw v.error("must be in (0, 1)") }
+        }
+        d.dataDir = try n.optional("data_dir") { try $0.string() }
+        if let v = n.child("augment") { d.augment = try v.bool() }
+        try n.finish()
+        return d
+    }
+
+    static func optimizer(_ n: SpecNode) throws -> ExperimentSpec.OptimizerSpec {
+        var o = ExperimentSpec.OptimizerSpec()
+        if let v = n.child("name") {
+            o.name = try v.string()
+            guard ["sgd", "adam", "rmsprop"].contains(o.name) else { throw v.error("unknown optimizer '\(o.name)' (known: sgd, adam, rmsprop)") }
+            if o.name != "sgd" { o.momentum = 0 }
+        }
+        if let v = n.child("momentum") {
+            o.momentum = try v.double()
+            guard o.momentum >= 0, o.momentum < 1 else { throw v.error("must be in [0, 1)") }
+        }
+        if let v = n.child("weight_decay") {
+            o.weightDecay = try v.double()
+            guard o.weightDecay >= 0 else { throw v.error("must be non-negative") }
+        }
+        if let v = n.child("nesterov") { o.nesterov = try v.bool() }
+        try n.finish()
+        return o
+    }
+
+    static func training(_ n: SpecNode) throws -> ExperimentSpec.TrainingSpec {
+        var t = ExperimentSpec.TrainingSpec()
+        func positive(_ key: String) throws -> Int? {
+            guard let v = n.child(key) else { return nil }
+            let x = try v.int()
+            guard x > 0 else { throw v.error("must be positive") }
+            return x
+        }
+        t.batchSize = try positive("batch_size") ?? t.batchSize
+        t.iterationsPerCycle = try positive("iterations_per_cycle") ?? t.iterationsPerCycle
+        t.denseIterations = try positive("dense_iterations")
+        t.evalEvery = try positive("eval_every") ?? t.evalEvery
+        if let s = n.child("dense_schedule") {
+            t.denseSchedule = try schedule(s.mapping(), named: false)
+            if ["finetune", "lr-rewind", "oracle", "scyc", "table"].contains(t.denseSchedule!.kind) {
+                throw s.error("the dense schedule must be a plain shape, not '\(t.denseSchedule!.kind)'")
+            }
+        }
+        try n.finish()
+        return t
+    }
+
+    static func pruning(_ n: SpecNode) throws -> ExperimentSpec.PruningSpec {
+        var p = ExperimentSpec.PruningSpec()
+        let criteria = ["magnitude", "gradient", "random", "lamp", "lookahead", "imp"]
+        if let v = n.child("criterion") {
+            p.criterion = try v.string()
+            guard criteria.contains(p.criterion) else { throw v.error("unknown criterion '\(p.criterion)' (known: \(criteria.joined(separator: ", ")))") }
+        }
+        if let v = n.child("scope") {
+            p.scope = try v.string()
+            guard ["global", "layerwise"].contains(p.scope) else { throw v.error("unknown scope '\(p.scope)' (known: global, layerwise)") }
+        }
+        if p.criterion == "lamp" || p.criterion == "imp", p.scope != "global" {
+            throw (n.child("scope") ?? n).error("\(p.criterion) ranks globally; use scope: global")
+        }
+        if p.criterion == "lookahead", p.scope != "layerwise" {
+            throw (n.child("scope") ?? n).error("lookahead ranks per layer; use scope: layerwise")
+        }
+        if let v = n.child("rate") {
+            p.rate = try v.double()
+            guard p.rate > 0, p.rate < 1 else { throw v.error("must be in (0, 1), got \(p.rate)") }
+        }
+        if let v = n.child("cycles") {
+            p.cycles = try v.int()
+            guard p.cycles >= 0 else { throw v.error("must be non-negative") }
+        }
+        if let v = n.child("rewind") {
+            p.rewind = try v.string()
+            guard p.rewind == "none" || p.rewind == "init" || rewindIteration(p.rewind) != nil else {
+                throw v.error("use none, init or iteration:K")
+            }
+        }
+        if p.criterion == "imp", p.rewind == "none" { p.rewind = "init" }
+        if let v = n.child("gradient_batches") {
+            p.gradientBatches = try v.int()
+            guard p.gradientBatches > 0 else { throw v.error("must be positive") }
+        }
+        if let v = n.child("exclude") { p.exclude = try v.list().map { try $0.string() } }
+        try n.finish()
+        return p
+    }
+
+    static func rewindIteration(_ s: String) -> Int? {
+        guard s.hasPrefix("iteration:"), let k = Int(s.dropFirst("iteration:".count)), k >= 0 else { return nil }
+        return k
+    }
+
+    static func schedule(_ n: SpecNode, named: Bool = true) throws -> ScheduleSpec {
+        let kindNode = try n.required("kind")
+        let kind = try kindNode.string()
+        guard ScheduleSpec.kinds.contains(kind) else {
+            throw kindNode.error("unknown schedule kind '\(kind)' (known: \(ScheduleSpec.kinds.joined(separator: ", ")))")
+        }
+        var s = ScheduleSpec(name: named ? try n.required("name").string() : "dense", kind: kind)
+        s.lr = try n.optional("lr") { try $0.double() }
+        s.peak = try n.optional("peak") { try $0.double() }
+        s.minLR = try n.optional("min_lr") { try $0.double() }
+        s.warmup = try n.optional("warmup") { try $0.int() }
+        s.drops = try n.optional("drops") { try $0.list().map { try $0.int() } }
+        s.decay = try n.optional("decay") { try $0.int() }
+        s.halfPeriod = try n.optional("half_period") { try $0.int() }
+        s.epsilon = try n.optional("epsilon") { try $0.double() }
+        s.delta = try n.optional("delta") { try $0.double() }
+        s.q = try n.optional("q") { try $0.int() }
+        s.beta = try n.optional("beta") { try $0.double() }
+        s.grid = try n.optional("grid") { try $0.list().map { try $0.double() } }
+        s.peaks = try n.optional("peaks") { try $0.list().map { try $0.double() } }
+        try n.finish()
+        return s
+    }
+
+    /// Builds every schedule for the budget so parameter errors (negative peak, q < 0,
+    /// drops beyond the budget) surface now, naming the entry and its line.
+    static func validateAgainstBudget(_ spec: ExperimentSpec, root: SpecNode) throws {
+        let nodes = try root.required("schedules").list()
+        for (s, node) in zip(spec.schedules, nodes) {
+            do {
+                let plan = try SchedulePlan(s, spec: spec)
+                try plan.validate(cycles: spec.pruning.cycles)
+            } catch let e as ScheduleError {
+                throw node.error("schedule '\(s.name)': \(e)")
+            } catch let e as SchedulePlanError {
+                throw node.error("schedule '\(s.name)': \(e)")
+            }
+        }
+        if let dense = spec.training.denseSchedule {
+            do { try SchedulePlan.shape(dense, budget: spec.training.denseBudget).validate() } catch let e as ScheduleError {
+                throw (root.child("training")?.child("dense_schedule") ?? root).error("\(e)")
+            }
+        }
+        if let k = rewindIteration(spec.pruning.rewind), k > spec.training.denseBudget {
+            throw (root.child("pruning")?.child("rewind") ?? root).error("iteration \(k) is beyond the dense budget \(spec.training.denseBudget)")
+        }
+    }
+}
