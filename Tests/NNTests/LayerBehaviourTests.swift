@@ -91,3 +91,22 @@ import Tensor
         #expect(g.shape == [2, 3, 2] && g.array == x.array)
     }
 }
+
+@Suite struct GradientAccumulationTests {
+    /// Layer.backward accumulates parameter gradients (gradient accumulation over batches
+    /// and saliency criteria rely on it), so two backward passes give twice the gradient.
+    @Test func parameterGradientsAccumulate() {
+        var rng = RNG(seed: 11)
+        let net = Sequential([Linear(4, 3, rng: &rng), BatchNorm1d(3), GELU()])
+        let x = randomTensor([5, 4], &rng)
+        let dy = randomTensor([5, 3], &rng)
+        for p in net.parameters { p.grad.zero() }
+        _ = net.forward(x, training: true)
+        _ = net.backward(dy)
+        let once = net.parameters.map(\.grad.array)
+        _ = net.backward(dy)
+        for (p, g) in zip(net.parameters, once) {
+            expectClose(p.grad.array, g.map { 2 * Double($0) }, rel: 1e-5, abs: 1e-6, p.name)
+        }
+    }
+}
