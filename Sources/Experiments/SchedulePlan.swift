@@ -1,0 +1,110 @@
+import Schedules
+
+/// A schedule entry made concrete: which peaks cycle `m` tries (one, or the oracle's
+/// grid) and the per-iteration schedule for a given peak. Every schedule restarts at
+/// t = 0 each cycle (SPEC §3: all schedules are rewound every cycle).
+struct SchedulePlan {
+    let spec: ScheduleSpec
+    /// The per-iteration shape that peak policies re-peak each cycle.
+    private let shape: (any PeakScalable)?
+    private let policy: PeakPolicy
+    /// Dense-relative strategies (FT, LRW): the schedule for retraining cycles m >= 1.
+    private let retrain: (any LearningRateSchedule)?
+    /// Shared dense schedule for cycle 0, when the spec names one.
+    private let dense: (any PeakScalable)?
+
+    init(_ s: ScheduleSpec, spec: ExperimentSpec) throws {
+        self.spec = s
+        let budget = spec.training.iterationsPerCycle
+        let denseBudget = spec.training.denseBudget
+        dense = try spec.training.denseSchedule.map { try Self.shape($0, budget: denseBudget) }
+        switch s.kind {
+        case "finetune", "lr-rewind":
+            guard let dense else { throw SchedulePlanError("'\(s.kind)' retrains relative to the dense training: set training.dense_schedule") }
+            shape = nil
+            policy = .fixed(dense.peak)
+            retrain = s.kind == "finetune"
+                ? try ConstantSchedule.fineTuning(after: dense, originalLength: denseBudget, budget: budget)
+                : Self.rewound(dense, originalLength: denseBudget, budget: budget)
+        case "scyc":
+            let peak = SCycPeak(epsilon: try Self.need(s.epsilon, "epsilon"), delta: try Self.need(s.delta, "delta"),
+                                q: s.q ?? 1, beta: s.beta ?? 5, pruningRate: spec.pruning.rate)
+            shape = WarmupSchedule(a: peak.epsilon, b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
+            policy = .sCyc(peak)
+            retrain = nil
+        case "oracle":
+            let grid = try s.grid ?? PeakPolicy.logGrid(from: 1e-4, to: 1e-1, perDecade: 3)
+            shape = WarmupSchedule(a: grid.first ?? 0.1, b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
+            policy = .oracle(grid: grid)
+            retrain = nil
+        case "table":
+            let peaks = try Self.need(s.peaks, "peaks")
+            shape = WarmupSchedule(a: peaks.first ?? 0.1, b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
+            policy = .table(peaks)
+            retrain = nil
+        default:
+            let plain = try Self.shape(s, budget: budget)
+            shape = plain
+            policy = .fixed(plain.peak)
+            retrain = nil
+        }
+    }
+
+    /// A plain per-iteration shape from its spec entry (SPEC §4 parameter names in comments).
+    static func shape(_ s: ScheduleSpec, budget: Int) throws -> any PeakScalable {
+        let peak = { () throws -> Double in try need(s.peak ?? s.lr, "peak (or lr)") }
+        switch s.kind {
+        case "constant": return ConstantSchedule(a: try need(s.lr ?? s.peak, "lr"), budget: budget)
+        case "linear": return LinearDecaySchedule(a: try peak(), b: s.decay ?? budget, budget: budget)
+        case "cyclical":
+            return TriangularSchedule(a: try need(s.minLR, "min_lr"), b: try peak(), c: try need(s.halfPeriod, "half_period"), budget: budget)
+        case "warmup": return WarmupSchedule(a: try peak(), b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
+        case "cosine": return CosineSchedule(a: try peak(), T: budget, warmup: s.warmup ?? 0)
+        case "one-cycle": return OneCycleSchedule(minLR: try need(s.minLR, "min_lr"), maxLR: try peak(), budget: budget)
+        case "slr": return ScaledRestartSchedule(peak: try peak(), budget: budget, warmupStart: s.minLR ?? 0)
+        default: throw SchedulePlanError("kind '\(s.kind)' is not a plain schedule shape")
+        }
+    }
+
+    /// LR rewinding of `original` (opens the existential for the generic wrapper).
+    static func rewound<S: LearningRateSchedule>(_ original: S, originalLength: Int, budget: Int) -> any LearningRateSchedule {
+        RewoundSchedule(original: original, originalLength: originalLength, budget: budget)
+    }
+
+    static func need<T>(_ v: T?, _ key: String) throws -> T {
+        guard let v else { throw SchedulePlanError("missing \(key)") }
+        return v
+    }
+
+    var isOracle: Bool { if case .oracle = policy { return true }; return false }
+
+    /// The peaks cycle `m` trains: the oracle's whole grid, else exactly one.
+    func candidates(cycle m: Int) throws -> [Double] {
+        if m == 0, let dense { return [dense.peak] }
+        if retrain != nil { return [try policy.candidates(cycle: 0)[0]] }
+        return try policy.candidates(cycle: m)
+    }
+
+    /// The schedule of cycle `m` trained at `peak` (one of `candidates(cycle:)`).
+    func schedule(cycle m: Int, peak: Double) throws -> any LearningRateSchedule {
+        if m == 0, let dense { return dense.withPeak(peak) }
+        // FT / LRW always have a dense schedule, so here m >= 1.
+        if let retrain { return retrain }
+        return shape!.withPeak(peak)
+    }
+
+    func validate(cycles: Int) throws {
+        try dense?.validate()
+        try retrain?.validate()
+        if let shape { try shape.validate() }
+        try policy.validate(cycles: cycles)
+        if case .oracle = policy {} else {
+            for m in 0...cycles { for p in try candidates(cycle: m) { try schedule(cycle: m, peak: p).validate() } }
+        }
+    }
+}
+
+struct SchedulePlanError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
