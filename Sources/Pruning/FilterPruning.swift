@@ -36,6 +36,9 @@ public struct FilterPruningResult: Sendable, Equatable {
 /// Only the weights are masked. The filter's bias (and a following BatchNorm's shift)
 /// would still emit a constant; that is harmless for accuracy when the bias is trained,
 /// but to remove the unit entirely pass the bias to `maskFilters(of:removed:)`.
+/// PFEC also drops the next layer's kernels that read the removed channel; they are not
+/// touched here (the channel is zero up to its bias, so they stop mattering) and still
+/// count as remaining in a `SparsityReport`.
 @discardableResult
 public func pruneFilters(parameters: [Parameter], criterion: FilterCriterion, rate: Double,
                          selection: PrunableSelection = .all) throws -> FilterPruningResult {
@@ -46,8 +49,8 @@ public func pruneFilters(parameters: [Parameter], criterion: FilterCriterion, ra
     for p in selected where p.value.rank < 2 || p.value.shape[0] == 0 {
         throw PruningError.notFilterShaped(parameter: p.name, shape: p.value.shape)
     }
-    var rng = RNG(seed: { if case .random(let s) = criterion { return s } else { return 0 } }(),
-                  stream: "pruning.randomFilter")
+    var rng: RNG?
+    if case .random(let seed) = criterion { rng = RNG(seed: seed, stream: "pruning.randomFilter") }
     var layers: [FilterPruningResult.Layer] = []
     for p in selected {
         let filters = p.value.shape[0], size = p.count / filters
@@ -55,14 +58,19 @@ public func pruneFilters(parameters: [Parameter], criterion: FilterCriterion, ra
         var scores = [Float](repeating: 0, count: filters)
         var alive = [Float](repeating: 1, count: filters)
         for f in 0..<filters {
-            if case .random = criterion { scores[f] = rng.uniform() } else {
+            if rng != nil {
+                scores[f] = rng!.uniform()
+            } else {
                 var s: Float = 0
                 for i in f * size ..< (f + 1) * size { s += abs(v[i]) }
                 scores[f] = s
             }
             if let m {
                 var any = false
-                for i in f * size ..< (f + 1) * size where m[i] != 0 { any = true; break }
+                for i in f * size ..< (f + 1) * size where m[i] != 0 {
+                    any = true
+                    break
+                }
                 alive[f] = any ? 1 : 0
             }
         }
@@ -74,9 +82,10 @@ public func pruneFilters(parameters: [Parameter], criterion: FilterCriterion, ra
         }
         let before = alive.reduce(0) { $0 + Int($1) }
         let removed = (0..<filters).filter { alive[$0] != 0 && drop[$0] == 0 }
-        try maskFilters(of: p, removed: removed)
         layers.append(.init(name: p.name, remainingBefore: before, removedFilters: removed))
     }
+    // Masks change only once every layer has been ranked, so an error leaves none half-pruned.
+    for (p, l) in zip(selected, layers) { try maskFilters(of: p, removed: l.removedFilters) }
     return FilterPruningResult(layers: layers)
 }
 

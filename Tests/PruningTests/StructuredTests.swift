@@ -46,4 +46,13 @@ import Testing
         }
         #expect(gone == 3)
     }
+
+    @Test func anErrorLeavesEveryLayerUnmasked() {
+        let a = param("a", [2, 1], [1, 2]), b = param("b", [2, 1], [.nan, 1])
+        #expect(throws: PruningError.self) {
+            try pruneFilters(parameters: [a, b], criterion: .l1Norm, rate: 0.5)
+        }
+        #expect(a.mask == nil)
+        #expect(b.mask == nil)
+    }
 }
