@@ -35,6 +35,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
+        .testTarget(name: "PruningTests", dependencies: ["Pruning", "NN", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]
 )
