@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "NN", "Tensor"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Pruning", "Schedules", "Data", "NN", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]
 )

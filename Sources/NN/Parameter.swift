@@ -40,9 +40,10 @@ public final class Parameter: @unchecked Sendable {
     public func applyMask() {
         guard let m = mask else { return }
         let v = value.data, g = grad.data, mp = m.data
-        for i in 0..<value.count {
-            v[i] *= mp[i]
-            g[i] *= mp[i]
+        // Select, not multiply: 0 * NaN would leave a pruned entry NaN after divergence.
+        for i in 0..<value.count where mp[i] == 0 {
+            v[i] = 0
+            g[i] = 0
         }
     }
 

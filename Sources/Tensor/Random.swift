@@ -15,7 +15,7 @@ public struct RNG: RandomNumberGenerator, Sendable {
 
     /// A generator for the named purpose, independent of every other stream of `seed`.
     public init(seed: UInt64, stream: String) {
-        self.init(seed: seed ^ RNG.fnv1a(stream) &* 0x9E37_79B9_7F4A_7C15)
+        self.init(seed: seed ^ (RNG.fnv1a(stream) &* 0x9E37_79B9_7F4A_7C15))
     }
 
     /// A child stream (e.g. per epoch) derived from this generator's state.
