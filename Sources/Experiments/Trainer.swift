@@ -43,12 +43,14 @@ public final class Trainer {
     private let logits = Tensor(shape: [0])
     private let dLogits = Tensor(shape: [0])
 
-    public init(model: Model, optimizer: any Optimizer, splits: Splits, batchSize: Int, seed: UInt64, evalBatchSize: Int = 1000) {
+    /// `stream` names the batch order's random stream (the runner uses one per cycle).
+    public init(model: Model, optimizer: any Optimizer, splits: Splits, batchSize: Int, seed: UInt64,
+                stream: String = "batches", evalBatchSize: Int = 1000) {
         self.model = model
         self.optimizer = optimizer
         self.splits = splits
         self.evalBatchSize = evalBatchSize
-        batcher = Batcher(splits.train, batchSize: batchSize, shuffle: true, rng: RNG(seed: seed, stream: "batches"))
+        batcher = Batcher(splits.train, batchSize: batchSize, shuffle: true, rng: RNG(seed: seed, stream: stream))
     }
 
     /// One forward/backward/update on the next batch; returns the batch loss.

@@ -1,0 +1,46 @@
+/// One JSON line of the run store: the outcome of cycle `m` of one (schedule, seed) run.
+public struct CycleRecord: Codable, Equatable, Sendable {
+    public struct OracleOutcome: Codable, Equatable, Sendable {
+        /// Validation accuracy reached with each candidate peak.
+        public var candidates: [Candidate]
+        /// The well-tuned peak: best validation accuracy.
+        public var bestPeak: Double
+        /// Smallest and largest peak within 0.5 points of the best validation accuracy.
+        public var feasibleLow: Double
+        public var feasibleHigh: Double
+        enum CodingKeys: String, CodingKey {
+            case candidates, bestPeak = "best_peak", feasibleLow = "feasible_low", feasibleHigh = "feasible_high"
+        }
+    }
+
+    public struct Candidate: Codable, Equatable, Sendable {
+        public var peak: Double
+        public var valAccuracy: Double
+        enum CodingKeys: String, CodingKey { case peak, valAccuracy = "val_accuracy" }
+    }
+
+    public var schedule: String
+    public var seed: UInt64
+    public var cycle: Int
+    /// Nominal lambda = 100 (1 - p)^m.
+    public var percentRemaining: Double
+    /// Lambda counted from the masks of the pruned layers.
+    public var measuredPercentRemaining: Double
+    /// Percent remaining per prunable parameter, counted from its mask.
+    public var layers: [String: Double]
+    public var peakLR: Double
+    public var bestValAccuracy: Double
+    public var earlyStopTestAccuracy: Double
+    public var finalTestAccuracy: Double
+    public var trainLoss: Double
+    public var iterations: Int
+    public var seconds: Double
+    public var oracle: OracleOutcome?
+
+    enum CodingKeys: String, CodingKey {
+        case schedule, seed, cycle, percentRemaining = "percent_remaining"
+        case measuredPercentRemaining = "measured_percent_remaining", layers, peakLR = "peak_lr"
+        case bestValAccuracy = "best_val_accuracy", earlyStopTestAccuracy = "early_stop_test_accuracy"
+        case finalTestAccuracy = "final_test_accuracy", trainLoss = "train_loss", iterations, seconds, oracle
+    }
+}

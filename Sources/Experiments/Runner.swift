@@ -1,0 +1,267 @@
+import Data
+import Foundation
+import NN
+import Pruning
+import Schedules
+import Tensor
+
+/// Where the runner is, for progress lines.
+public struct RunProgress: Sendable {
+    public var run: Int
+    public var runs: Int
+    public var schedule: String
+    public var seed: UInt64
+    public var cycle: Int
+    public var cycles: Int
+    public var iteration: Int
+    public var iterations: Int
+    /// Seconds left in the whole experiment, estimated from the iterations done so far.
+    public var secondsLeft: Double?
+    public var message: String?
+}
+
+/// Runs every (schedule, seed) of a spec: dense training (cycle 0), then `L` cycles of
+/// prune → (rewind) → retrain, writing one record and one checkpoint per finished cycle.
+///
+/// Determinism and resumption: each cycle draws its batches, saliency batches and random
+/// scores from streams named after the cycle, and starts a fresh optimizer, so the state
+/// at a cycle boundary is the parameters and masks alone. A resumed run therefore
+/// continues bit for bit as if it had never stopped.
+public final class Runner {
+    public let spec: ExperimentSpec
+    public let store: RunStore
+    public var progress: ((RunProgress) -> Void)?
+    private var iterationsDone = 0
+    private var iterationsTotal = 0
+    private var started = Date()
+
+    public init(spec: ExperimentSpec, directory: String) {
+        self.spec = spec
+        store = RunStore(directory: directory)
+    }
+
+    /// Runs what is missing. Finished runs are skipped; an interrupted run continues only
+    /// with `resume` (otherwise it is reported, never silently restarted).
+    public func run(resume: Bool) throws {
+        try store.claim(for: spec)
+        let plans = try spec.schedules.map { try SchedulePlan($0, spec: spec) }
+        var pending: [(SchedulePlan, UInt64, Checkpoint?)] = []
+        for seed in spec.seeds {
+            for plan in plans {
+                let ckpt = try loadCheckpoint(schedule: plan.spec.name, seed: seed)
+                if let ckpt, ckpt.cycle >= spec.pruning.cycles { continue }
+                if ckpt != nil, !resume {
+                    throw RunError.interrupted("run \(plan.spec.name) seed \(seed) in \(store.directory.path) was interrupted after cycle \(ckpt!.cycle); pass --resume to continue it")
+                }
+                pending.append((plan, seed, ckpt))
+            }
+        }
+        iterationsTotal = pending.reduce(0) { total, p in
+            let from = (p.2?.cycle ?? -1) + 1
+            return total + (from...spec.pruning.cycles).reduce(0) { $0 + budget(cycle: $1) * (p.0.isOracle ? ((try? p.0.candidates(cycle: $1).count) ?? 1) : 1) }
+        }
+        iterationsDone = 0
+        started = Date()
+        var splitsBySeed: [UInt64: Splits] = [:]
+        for (i, (plan, seed, ckpt)) in pending.enumerated() {
+            if splitsBySeed[seed] == nil {
+                splitsBySeed = [seed: try DataSource.load(dataset: spec.data.dataset, directory: spec.data.dataDir, split: spec.data.split,
+                                                          validationFraction: spec.data.validationFraction, seed: seed)]
+            }
+            try runOne(plan: plan, seed: seed, splits: splitsBySeed[seed]!, from: ckpt, index: i + 1, of: pending.count)
+        }
+    }
+
+    func budget(cycle m: Int) -> Int { m == 0 ? spec.training.denseBudget : spec.training.iterationsPerCycle }
+
+    func loadCheckpoint(schedule: String, seed: UInt64) throws -> Checkpoint? {
+        let url = store.checkpointURL(schedule: schedule, seed: seed)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw RunError.io("cannot read checkpoint \(url.path)")
+        }
+        return try Checkpoint.decode(data, file: url.path)
+    }
+
+    func makeOptimizer() -> any Optimizer {
+        let o = spec.optimizer
+        switch o.name {
+        case "adam": return Adam(weightDecay: Float(o.weightDecay))
+        case "rmsprop": return RMSProp(momentum: Float(o.momentum), weightDecay: Float(o.weightDecay))
+        default: return SGD(momentum: Float(o.momentum), weightDecay: Float(o.weightDecay), nesterov: o.nesterov)
+        }
+    }
+
+    var selection: PrunableSelection {
+        let excluded = spec.pruning.exclude
+        if excluded.isEmpty { return .all }
+        return PrunableSelection { p in p.prunable && !excluded.contains { p.name == $0 || p.name.hasPrefix($0 + ".") } }
+    }
+
+    private func runOne(plan: SchedulePlan, seed: UInt64, splits: Splits, from ckpt: Checkpoint?, index: Int, of count: Int) throws {
+        let name = plan.spec.name
+        let model = try ModelZoo.make(spec.model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
+        let ckptURL = store.checkpointURL(schedule: name, seed: seed)
+        var records: [CycleRecord] = []
+        var start = 0
+        // IMP: rewinding to initialisation needs the initial values; late rewinding stores iteration k's.
+        var rewindTarget: WeightSnapshot? = spec.pruning.rewind == "init" ? try WeightSnapshot(parameters: model.parameters) : nil
+        if let ckpt {
+            try ckpt.restore(into: model.parameters, file: ckptURL.path)
+            records = try RunStore.decodeLines(ckpt.recordsJSON, file: ckptURL.path)
+            start = ckpt.cycle + 1
+            if SpecParser.rewindIteration(spec.pruning.rewind) != nil {
+                rewindTarget = try loadRewindSnapshot(schedule: name, seed: seed, like: model)
+            }
+        }
+        for m in start...spec.pruning.cycles {
+            let t0 = Date()
+            if m > 0 {
+                try prune(model: model, splits: splits, seed: seed, cycle: m)
+                if let target = rewindTarget { try target.rewind(model.parameters) }
+            }
+            let lateRewind = m == 0 ? SpecParser.rewindIteration(spec.pruning.rewind) : nil
+            let (result, peak, oracle, snapshot) = try trainCycle(model: model, plan: plan, splits: splits, seed: seed, cycle: m,
+                                                                 captureAt: lateRewind, run: index, runs: count)
+            if let snapshot {
+                rewindTarget = snapshot
+                try saveRewindSnapshot(snapshot, schedule: name, seed: seed, model: model)
+            }
+            let report = SparsityReport(parameters: model.parameters, selection: selection)
+            let all = SparsityReport(parameters: model.parameters)
+            records.append(CycleRecord(
+                schedule: name, seed: seed, cycle: m,
+                percentRemaining: percentRemaining(rate: spec.pruning.rate, cycle: m),
+                measuredPercentRemaining: report.percentRemaining,
+                layers: Dictionary(uniqueKeysWithValues: all.layers.map { ($0.name, $0.percentRemaining) }),
+                peakLR: peak, bestValAccuracy: result.earlyStop.bestValidation,
+                earlyStopTestAccuracy: result.earlyStop.testAtBest, finalTestAccuracy: result.finalTestAccuracy,
+                trainLoss: result.trainLoss, iterations: budget(cycle: m),
+                seconds: Date().timeIntervalSince(t0), oracle: oracle))
+            // Checkpoint first (it carries the records), then the records file: both atomic,
+            // so a kill at any moment leaves either the old or the new consistent pair.
+            let lines = try RunStore.encodeLines(records)
+            try AtomicFile.write(Checkpoint(cycle: m, recordsJSON: lines, parameters: model.parameters).encoded(), to: ckptURL)
+            try AtomicFile.write(lines, to: store.recordsURL(schedule: name, seed: seed))
+            progress?(RunProgress(run: index, runs: count, schedule: name, seed: seed, cycle: m, cycles: spec.pruning.cycles,
+                                  iteration: budget(cycle: m), iterations: budget(cycle: m), secondsLeft: secondsLeft,
+                                  message: String(format: "cycle %d  lambda %.2f  peak lr %.4g  early-stop test %.2f%%  (%.1fs)",
+                                                  m, records.last!.measuredPercentRemaining, peak,
+                                                  100 * result.earlyStop.testAtBest, records.last!.seconds)))
+        }
+    }
+
+    private var secondsLeft: Double? {
+        guard iterationsDone > 0 else { return nil }
+        return Date().timeIntervalSince(started) / Double(iterationsDone) * Double(max(0, iterationsTotal - iterationsDone))
+    }
+
+    /// Trains cycle `m`: one candidate peak, or the oracle's grid (each from the same start,
+    /// continuing from the best on validation).
+    private func trainCycle(model: Model, plan: SchedulePlan, splits: Splits, seed: UInt64, cycle m: Int,
+                            captureAt: Int?, run: Int, runs: Int)
+        throws -> (TrainingResult, Double, CycleRecord.OracleOutcome?, WeightSnapshot?) {
+        let peaks = try plan.candidates(cycle: m)
+        let iterations = budget(cycle: m)
+        let startState = peaks.count > 1 ? try WeightSnapshot(parameters: model.parameters) : nil
+        var best: (result: TrainingResult, peak: Double, state: WeightSnapshot?)?
+        var candidates: [CycleRecord.Candidate] = []
+        var captured: WeightSnapshot?
+        for peak in peaks {
+            if let startState { try startState.rewind(model.parameters) }
+            let schedule = try plan.schedule(cycle: m, peak: peak)
+            let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
+                                  seed: seed, stream: "batches.cycle\(m)")
+            var snapshotError: Error?
+            let result = trainer.train(iterations: iterations, evalEvery: spec.training.evalEvery, lr: { t in
+                if t == captureAt {
+                    do { captured = try WeightSnapshot(parameters: model.parameters) } catch { snapshotError = error }
+                }
+                return Float(schedule.lr(at: t))
+            }) { p in
+                self.progress?(RunProgress(run: run, runs: runs, schedule: plan.spec.name, seed: seed, cycle: m,
+                                           cycles: self.spec.pruning.cycles, iteration: p.iteration, iterations: iterations,
+                                           secondsLeft: self.secondsLeft(adding: p.iteration), message: nil))
+            }
+            if let snapshotError { throw snapshotError }
+            iterationsDone += iterations
+            candidates.append(.init(peak: peak, valAccuracy: result.earlyStop.bestValidation))
+            if best == nil || result.earlyStop.bestValidation > best!.result.earlyStop.bestValidation {
+                best = (result, peak, peaks.count > 1 ? try WeightSnapshot(parameters: model.parameters) : nil)
+            }
+        }
+        guard let best else { throw RunError.spec("schedule '\(plan.spec.name)' has no peak to train at cycle \(m)") }
+        if let state = best.state { try state.rewind(model.parameters) }
+        var oracle: CycleRecord.OracleOutcome?
+        if plan.isOracle {
+            let bestVal = best.result.earlyStop.bestValidation
+            let feasible = candidates.filter { $0.valAccuracy >= bestVal - 0.005 }.map(\.peak)
+            oracle = .init(candidates: candidates, bestPeak: best.peak, feasibleLow: feasible.min() ?? best.peak,
+                           feasibleHigh: feasible.max() ?? best.peak)
+        }
+        let schedule = try plan.schedule(cycle: m, peak: best.peak)
+        let peakLR = plan.isOracle ? best.peak : (0..<iterations).reduce(0.0) { max($0, schedule.lr(at: $1)) }
+        return (best.result, peakLR, oracle, captured)
+    }
+
+    private func secondsLeft(adding partial: Int) -> Double? {
+        let done = iterationsDone + partial
+        guard done > 0 else { return nil }
+        return Date().timeIntervalSince(started) / Double(done) * Double(max(0, iterationsTotal - done))
+    }
+
+    /// Scores and removes `p` of the remaining prunable weights (SPEC §1 step 1–2).
+    private func prune(model: Model, splits: Splits, seed: UInt64, cycle m: Int) throws {
+        let p = spec.pruning
+        let scope: PruningScope = p.scope == "layerwise" ? .layerwise : .global
+        let criterion: PruningCriterion
+        switch p.criterion {
+        case "gradient": criterion = .gradient(accumulated: accumulateGradients(model: model, splits: splits, seed: seed, cycle: m))
+        case "random": criterion = .random(seed: seed &* 1_000_003 &+ UInt64(m))
+        case "lamp": criterion = .lamp
+        case "lookahead": criterion = .lookahead()
+        default: criterion = .magnitude
+        }
+        try Pruning.prune(parameters: model.parameters, criterion: criterion, scope: scope, rate: p.rate, selection: selection)
+    }
+
+    /// dL/dw summed over `gradient_batches` training batches at the current weights.
+    private func accumulateGradients(model: Model, splits: Splits, seed: UInt64, cycle m: Int) -> [String: Tensor] {
+        let trainer = Trainer(model: model, optimizer: SGD(), splits: splits, batchSize: spec.training.batchSize,
+                              seed: seed, stream: "saliency.cycle\(m)")
+        model.zeroGradients()
+        let dLogits = Tensor(shape: [0])
+        for _ in 0..<spec.pruning.gradientBatches {
+            trainer.batcher.next()
+            let out = model.forward(trainer.batcher.inputs, training: true)
+            trainer.batcher.labels.withUnsafeBufferPointer {
+                _ = SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: dLogits)
+            }
+            model.backward(dLogits)
+        }
+        var grads: [String: Tensor] = [:]
+        for p in model.parameters where p.prunable { grads[p.name] = p.grad.clone() }
+        model.zeroGradients()
+        return grads
+    }
+
+    private func saveRewindSnapshot(_ s: WeightSnapshot, schedule: String, seed: UInt64, model: Model) throws {
+        // Stored in checkpoint format (values only) so a resumed run rewinds to the same weights.
+        let current = try WeightSnapshot(parameters: model.parameters)
+        try s.rewind(model.parameters)
+        let data = Checkpoint(cycle: 0, recordsJSON: Data(), parameters: model.parameters).encoded()
+        try current.rewind(model.parameters)
+        try AtomicFile.write(data, to: store.rewindURL(schedule: schedule, seed: seed))
+    }
+
+    private func loadRewindSnapshot(schedule: String, seed: UInt64, like model: Model) throws -> WeightSnapshot {
+        let url = store.rewindURL(schedule: schedule, seed: seed)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw RunError.corruptCheckpoint(url.path, reason: "missing (late-rewinding weights)")
+        }
+        let ckpt = try Checkpoint.decode(data, file: url.path)
+        let scratch = try ModelZoo.make(spec.model, inputShape: model.inputShape, classes: model.classes, seed: 0)
+        try ckpt.restore(into: scratch.parameters, file: url.path)
+        return try WeightSnapshot(parameters: scratch.parameters)
+    }
+}
