@@ -36,7 +36,6 @@ enum CIFARBinary {
 
         var labels = [Int32](repeating: 0, count: total)
         var badLabel: (file: String, index: Int, value: UInt8)?
-        let scale: Float = 1 / 255
         let features = [Float](unsafeUninitializedCapacity: total * pixels) { dst, initialized in
             labels.withUnsafeMutableBufferPointer { lab in
                 var sample = 0
@@ -50,7 +49,7 @@ enum CIFARBinary {
                             lab[sample] = Int32(label)
                             let out = dst.baseAddress! + sample * pixels
                             let px = rec + labelBytes
-                            for i in 0..<pixels { (out + i).initialize(to: Float(px[i]) * scale) }
+                            for i in 0..<pixels { (out + i).initialize(to: Float(px[i]) / 255) }
                             sample += 1
                         }
                     }
