@@ -21,6 +21,8 @@ enum CIFARBinary {
         var chunks: [[UInt8]] = []
         var total = 0
         for (path, want) in zip(files, expected) {
+            // Gzipped copies are accepted too; a real record never starts with 0x1f
+            // (31 is no CIFAR-10 label and no CIFAR-100 coarse label), so the magic is unambiguous.
             let bytes = try DataFile.read(path)
             guard bytes.count % record == 0 else {
                 throw DataError.corrupt(file: path, reason: "\(bytes.count) bytes is not a whole number of \(record)-byte records (truncated?)")
