@@ -21,6 +21,8 @@ enum CIFARBinary {
         var chunks: [[UInt8]] = []
         var total = 0
         for (path, want) in zip(files, expected) {
+            // Gzipped copies are accepted too; a real record never starts with 0x1f
+            // (31 is no CIFAR-10 label and no CIFAR-100 coarse label), so the magic is unambiguous.
             let bytes = try DataFile.read(path)
             guard bytes.count % record == 0 else {
                 throw DataError.corrupt(file: path, reason: "\(bytes.count) bytes is not a whole number of \(record)-byte records (truncated?)")
@@ -36,7 +38,6 @@ enum CIFARBinary {
 
         var labels = [Int32](repeating: 0, count: total)
         var badLabel: (file: String, index: Int, value: UInt8)?
-        let scale: Float = 1 / 255
         let features = [Float](unsafeUninitializedCapacity: total * pixels) { dst, initialized in
             labels.withUnsafeMutableBufferPointer { lab in
                 var sample = 0
@@ -50,7 +51,7 @@ enum CIFARBinary {
                             lab[sample] = Int32(label)
                             let out = dst.baseAddress! + sample * pixels
                             let px = rec + labelBytes
-                            for i in 0..<pixels { (out + i).initialize(to: Float(px[i]) * scale) }
+                            for i in 0..<pixels { (out + i).initialize(to: Float(px[i]) / 255) }
                             sample += 1
                         }
                     }

@@ -84,12 +84,12 @@ public enum IDX {
     }
 }
 
-/// Pixel bytes 0...255 to Float in [0, 1], without per-element appends.
+/// Pixel bytes 0...255 to Float in [0, 1], without per-element appends. Divides
+/// rather than multiplying by 1/255 so values match the usual `x / 255` exactly.
 func bytesToUnitFloats(_ bytes: [UInt8]) -> [Float] {
     [Float](unsafeUninitializedCapacity: bytes.count) { dst, initialized in
         bytes.withUnsafeBufferPointer { src in
-            let scale: Float = 1 / 255
-            for i in 0..<src.count { (dst.baseAddress! + i).initialize(to: Float(src[i]) * scale) }
+            for i in 0..<src.count { (dst.baseAddress! + i).initialize(to: Float(src[i]) / 255) }
         }
         initialized = bytes.count
     }
