@@ -35,9 +35,11 @@ public enum DataSource {
             train = try CIFAR100.load(directory: dir, split: .train)
             test = try CIFAR100.load(directory: dir, split: .test)
         case "synthetic":
-            // Small and file-free: for tests, smoke runs and benchmarks.
-            train = Synthetic.classification(count: 4000, sampleShape: [1, 16, 16], classes: 10, seed: 7, name: "synthetic-train")
-            test = Synthetic.classification(count: 1000, sampleShape: [1, 16, 16], classes: 10, seed: 8, name: "synthetic-test")
+            // Small and file-free: for tests, smoke runs and benchmarks. One draw, so train
+            // and test share the class means.
+            let all = Synthetic.classification(count: 5000, sampleShape: [1, 16, 16], classes: 10, seed: 7, name: "synthetic")
+            train = all.subset(Array(0..<4000), name: "synthetic-train")
+            test = all.subset(Array(4000..<5000), name: "synthetic-test")
         default:
             throw DataError.invalid("unknown dataset '\(dataset)' (known: \(names.joined(separator: ", ")))")
         }

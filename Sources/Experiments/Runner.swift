@@ -31,6 +31,10 @@ public final class Runner {
     public let spec: ExperimentSpec
     public let store: RunStore
     public var progress: ((RunProgress) -> Void)?
+    /// Stop (throwing `RunError.interrupted`) once this many cycles have finished in this
+    /// call, as a kill would: for tests of resumption.
+    public var stopAfterCycles: Int?
+    private var cyclesFinished = 0
     private var iterationsDone = 0
     private var iterationsTotal = 0
     private var started = Date()
@@ -143,6 +147,10 @@ public final class Runner {
             let lines = try RunStore.encodeLines(records)
             try AtomicFile.write(Checkpoint(cycle: m, recordsJSON: lines, parameters: model.parameters).encoded(), to: ckptURL)
             try AtomicFile.write(lines, to: store.recordsURL(schedule: name, seed: seed))
+            cyclesFinished += 1
+            if let limit = stopAfterCycles, cyclesFinished >= limit {
+                throw RunError.interrupted("stopped after \(cyclesFinished) cycles")
+            }
             progress?(RunProgress(run: index, runs: count, schedule: name, seed: seed, cycle: m, cycles: spec.pruning.cycles,
                                   iteration: budget(cycle: m), iterations: budget(cycle: m), secondsLeft: secondsLeft,
                                   message: String(format: "cycle %d  lambda %.2f  peak lr %.4g  early-stop test %.2f%%  (%.1fs)",
@@ -199,8 +207,7 @@ public final class Runner {
             oracle = .init(candidates: candidates, bestPeak: best.peak, feasibleLow: feasible.min() ?? best.peak,
                            feasibleHigh: feasible.max() ?? best.peak)
         }
-        let schedule = try plan.schedule(cycle: m, peak: best.peak)
-        let peakLR = plan.isOracle ? best.peak : (0..<iterations).reduce(0.0) { max($0, schedule.lr(at: $1)) }
+        let peakLR = plan.isOracle ? best.peak : try plan.peak(cycle: m)
         return (best.result, peakLR, oracle, captured)
     }
 

@@ -3,8 +3,8 @@ import Schedules
 /// A schedule entry made concrete: which peaks cycle `m` tries (one, or the oracle's
 /// grid) and the per-iteration schedule for a given peak. Every schedule restarts at
 /// t = 0 each cycle (SPEC §3: all schedules are rewound every cycle).
-struct SchedulePlan {
-    let spec: ScheduleSpec
+public struct SchedulePlan {
+    public let spec: ScheduleSpec
     /// The per-iteration shape that peak policies re-peak each cycle.
     private let shape: (any PeakScalable)?
     private let policy: PeakPolicy
@@ -14,10 +14,15 @@ struct SchedulePlan {
     private let dense: (any PeakScalable)?
 
     init(_ s: ScheduleSpec, spec: ExperimentSpec) throws {
+        try self.init(s, rate: spec.pruning.rate, budget: spec.training.iterationsPerCycle,
+                      denseSchedule: spec.training.denseSchedule, denseBudget: spec.training.denseBudget)
+    }
+
+    /// `rate` is the pruning rate p (S-Cyc's peak depends on it); `budget` the iterations per cycle.
+    public init(_ s: ScheduleSpec, rate: Double, budget: Int, denseSchedule: ScheduleSpec? = nil, denseBudget: Int? = nil) throws {
         self.spec = s
-        let budget = spec.training.iterationsPerCycle
-        let denseBudget = spec.training.denseBudget
-        dense = try spec.training.denseSchedule.map { try Self.shape($0, budget: denseBudget) }
+        let denseBudget = denseBudget ?? budget
+        dense = try denseSchedule.map { try Self.shape($0, budget: denseBudget) }
         switch s.kind {
         case "finetune", "lr-rewind":
             guard let dense else { throw SchedulePlanError("'\(s.kind)' retrains relative to the dense training: set training.dense_schedule") }
@@ -28,7 +33,7 @@ struct SchedulePlan {
                 : Self.rewound(dense, originalLength: denseBudget, budget: budget)
         case "scyc":
             let peak = SCycPeak(epsilon: try Self.need(s.epsilon, "epsilon"), delta: try Self.need(s.delta, "delta"),
-                                q: s.q ?? 1, beta: s.beta ?? 5, pruningRate: spec.pruning.rate)
+                                q: s.q ?? 1, beta: s.beta ?? 5, pruningRate: rate)
             shape = WarmupSchedule(a: peak.epsilon, b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
             policy = .sCyc(peak)
             retrain = nil
@@ -76,24 +81,39 @@ struct SchedulePlan {
         return v
     }
 
-    var isOracle: Bool { if case .oracle = policy { return true }; return false }
+    public var isOracle: Bool { if case .oracle = policy { return true }; return false }
 
     /// The peaks cycle `m` trains: the oracle's whole grid, else exactly one.
-    func candidates(cycle m: Int) throws -> [Double] {
+    public func candidates(cycle m: Int) throws -> [Double] {
         if m == 0, let dense { return [dense.peak] }
         if retrain != nil { return [try policy.candidates(cycle: 0)[0]] }
         return try policy.candidates(cycle: m)
     }
 
     /// The schedule of cycle `m` trained at `peak` (one of `candidates(cycle:)`).
-    func schedule(cycle m: Int, peak: Double) throws -> any LearningRateSchedule {
+    public func schedule(cycle m: Int, peak: Double) throws -> any LearningRateSchedule {
         if m == 0, let dense { return dense.withPeak(peak) }
         // FT / LRW always have a dense schedule, so here m >= 1.
         if let retrain { return retrain }
         return shape!.withPeak(peak)
     }
 
-    func validate(cycles: Int) throws {
+    /// The peak LR of cycle `m` (the largest LR its schedule reaches); the oracle has none.
+    public func peak(cycle m: Int) throws -> Double {
+        let peaks = try candidates(cycle: m)
+        guard peaks.count == 1 else { throw SchedulePlanError("the oracle chooses its peak by search, per cycle") }
+        let s = try schedule(cycle: m, peak: peaks[0])
+        return (0..<(s.budget ?? 1)).reduce(0.0) { max($0, s.lr(at: $1)) }
+    }
+
+    /// The LR at every iteration of cycle `m`.
+    public func trace(cycle m: Int, budget: Int) throws -> [Double] {
+        let peaks = try candidates(cycle: m)
+        guard peaks.count == 1 else { throw SchedulePlanError("the oracle chooses its peak by search, per cycle") }
+        return try schedule(cycle: m, peak: peaks[0]).trace(budget)
+    }
+
+    public func validate(cycles: Int) throws {
         try dense?.validate()
         try retrain?.validate()
         if let shape { try shape.validate() }
@@ -104,7 +124,7 @@ struct SchedulePlan {
     }
 }
 
-struct SchedulePlanError: Error, CustomStringConvertible {
-    let description: String
+public struct SchedulePlanError: Error, CustomStringConvertible {
+    public let description: String
     init(_ d: String) { description = d }
 }

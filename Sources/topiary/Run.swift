@@ -1,0 +1,46 @@
+import ArgumentParser
+import Experiments
+import Foundation
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an experiment spec: every (schedule, seed), dense training then the pruning cycles.",
+        discussion: """
+            Results go to runs/NAME-HASH (the hash of the resolved spec) unless --out is given:
+            records/SCHEDULE--seedN.jsonl (one JSON line per cycle), checkpoints/ (one per run,
+            after every cycle), then report.md, results.csv and SVG plots. Finished runs are never
+            recomputed; an interrupted run continues with --resume and ends with exactly the numbers
+            an uninterrupted run gives.
+            """)
+
+    @Argument(help: "Experiment spec (YAML).")
+    var spec: String
+    @Option(help: "Run directory (default: runs/NAME-HASH).")
+    var out: String?
+    @Flag(help: "Continue interrupted runs from their last finished cycle.")
+    var resume = false
+    @Option(help: "Override the spec's dataset directory.")
+    var dataDir: String?
+    @OptionGroup var compute: ComputeOptions
+
+    func run() throws {
+        var experiment = try SpecParser.load(path: spec)
+        if let dataDir { experiment.data.dataDir = dataDir }
+        try compute.apply()
+        let dir = out ?? RunStore.defaultDirectory(for: experiment)
+        let runner = Runner(spec: experiment, directory: dir)
+        let live = isatty(2) != 0
+        runner.progress = { p in
+            let head = "[\(p.run)/\(p.runs)] \(p.schedule) seed \(p.seed)"
+            let left = p.secondsLeft.map { "  left \(duration($0))" } ?? ""
+            if let message = p.message {
+                log((live ? "\r\u{1B}[K" : "") + "\(head)  \(message)\(left)")
+            } else if live {
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(head)  cycle \(p.cycle)/\(p.cycles)  iteration \(p.iteration)/\(p.iterations)\(left)".utf8))
+            }
+        }
+        log("experiment \(experiment.name): \(experiment.schedules.count) schedules x \(experiment.seeds.count) seeds, \(experiment.pruning.cycles) pruning cycles -> \(dir)")
+        try runner.run(resume: resume)
+        try renderReport(directory: dir)
+    }
+}

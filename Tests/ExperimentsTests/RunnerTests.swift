@@ -1,0 +1,157 @@
+import Foundation
+import NN
+import Testing
+@testable import Experiments
+
+/// A small synthetic experiment: fast enough for the default suite.
+private func smallSpec(criterion: String = "magnitude", scope: String = "global", rewind: String = "none",
+                       schedules: String? = nil, cycles: Int = 3) throws -> ExperimentSpec {
+    try SpecParser.parse("""
+        name: tiny
+        data: {dataset: synthetic}
+        model: lenet300
+        optimizer: {name: sgd, momentum: 0.9, weight_decay: 0.0001}
+        training: {batch_size: 64, iterations_per_cycle: 30, eval_every: 15}
+        pruning: {criterion: \(criterion), scope: \(scope), rate: 0.2, cycles: \(cycles), rewind: \(rewind)}
+        schedules:
+        \(schedules ?? """
+          - {name: constant, kind: constant, lr: 0.05}
+          - {name: s-cyc, kind: scyc, epsilon: 0.02, delta: 0.1, q: 1, beta: 5, warmup: 5, drops: [20, 25]}
+        """)
+        seeds: [1, 2]
+        """)
+}
+
+private func tempDir() -> String {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("topiary-test-\(UUID().uuidString)")
+    return d.path
+}
+
+private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleRecord] {
+    try RunStore(directory: dir).allRecords(spec: spec).map {
+        var r = $0
+        r.seconds = 0  // wall time is the one field allowed to differ
+        return r
+    }
+}
+
+@Suite(.serialized) struct RunnerTests {
+    @Test func recordsEveryCycleWithMeasuredSparsity() throws {
+        let spec = try smallSpec()
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Runner(spec: spec, directory: dir).run(resume: false)
+        let recs = try records(dir, spec)
+        #expect(recs.count == 2 * 2 * 4)
+        for r in recs {
+            let nominal = 100 * pow(0.8, Double(r.cycle))
+            #expect(r.percentRemaining == nominal)
+            #expect(abs(r.measuredPercentRemaining - nominal) < 0.01)
+            #expect(r.earlyStopTestAccuracy > 0.2)  // above chance (0.1) on a 10-class problem
+        }
+        let scyc = recs.filter { $0.schedule == "s-cyc" && $0.seed == 1 }.map(\.peakLR)
+        #expect(abs(scyc[0] - 0.02) < 1e-12 && abs(scyc[1] - 0.02) < 1e-12)
+        #expect(scyc[2] > scyc[1] && scyc[3] > scyc[2])
+    }
+
+    @Test func resumeAfterInterruptionGivesIdenticalRecords() throws {
+        let spec = try smallSpec()
+        let a = tempDir(), b = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        try Runner(spec: spec, directory: a).run(resume: false)
+
+        let interrupted = Runner(spec: spec, directory: b)
+        interrupted.stopAfterCycles = 6  // inside the second run
+        #expect(throws: RunError.self) { try interrupted.run(resume: false) }
+        // Without --resume an interrupted run is reported, not restarted.
+        #expect(throws: RunError.self) { try Runner(spec: spec, directory: b).run(resume: false) }
+        try Runner(spec: spec, directory: b).run(resume: true)
+        #expect(try records(a, spec) == records(b, spec))
+    }
+
+    @Test func finishedRunsAreNotRecomputed() throws {
+        let spec = try smallSpec(cycles: 1)
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Runner(spec: spec, directory: dir).run(resume: false)
+        let url = RunStore(directory: dir).recordsURL(schedule: "constant", seed: 1)
+        let before = try Data(contentsOf: url)
+        let runner = Runner(spec: spec, directory: dir)
+        var progressCalls = 0
+        runner.progress = { _ in progressCalls += 1 }
+        try runner.run(resume: false)
+        #expect(progressCalls == 0)
+        #expect(try Data(contentsOf: url) == before)
+    }
+
+    @Test func corruptCheckpointIsReportedOnResume() throws {
+        let spec = try smallSpec(cycles: 2)
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = Runner(spec: spec, directory: dir)
+        r.stopAfterCycles = 2
+        #expect(throws: RunError.self) { try r.run(resume: false) }
+        let ckpt = RunStore(directory: dir).checkpointURL(schedule: "constant", seed: 1)
+        var bytes = try Data(contentsOf: ckpt)
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: ckpt)
+        do {
+            try Runner(spec: spec, directory: dir).run(resume: true)
+            Issue.record("a damaged checkpoint was accepted")
+        } catch let e as RunError {
+            guard case .corruptCheckpoint = e else { Issue.record("wrong error \(e)"); return }
+        }
+    }
+
+    @Test func impRewindsSurvivorsToInitialisation() throws {
+        // Dense training moves the weights far (lr 0.05); retraining at lr 1e-9 barely
+        // moves them, so after cycle 1 the survivors must sit at their initial values.
+        let text = """
+            name: imp
+            data: {dataset: synthetic}
+            model: lenet300
+            training: {batch_size: 64, iterations_per_cycle: 5, dense_iterations: 40, eval_every: 5,
+                       dense_schedule: {kind: constant, lr: 0.05}}
+            pruning: {criterion: imp, scope: global, rate: 0.5, cycles: 1}
+            schedules:
+              - {name: tiny, kind: constant, lr: 1.0e-9}
+            seeds: [3]
+            """
+        let spec = try SpecParser.parse(text)
+        #expect(spec.pruning.rewind == "init")
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Runner(spec: spec, directory: dir).run(resume: false)
+        let store = RunStore(directory: dir)
+        let ckpt = try Checkpoint.decode(try Data(contentsOf: store.checkpointURL(schedule: "tiny", seed: 3)), file: "ckpt")
+        let fresh = try ModelZoo.make("lenet300", inputShape: [1, 16, 16], classes: 10, seed: 3)
+        var kept = 0
+        for (p, t) in zip(fresh.parameters, ckpt.tensors) where p.prunable {
+            let mask = try #require(t.mask)
+            for i in 0..<p.count {
+                if mask[i] == 0 {
+                    #expect(t.values[i] == 0)
+                } else {
+                    kept += 1
+                    #expect(abs(t.values[i] - p.value[i]) < 1e-5)
+                }
+            }
+        }
+        #expect(kept > 0)
+    }
+
+    @Test func oracleRecordsBestPeakAndFeasibleInterval() throws {
+        let spec = try smallSpec(schedules: "  - {name: oracle, kind: oracle, grid: [0.001, 0.05], warmup: 5}", cycles: 1)
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Runner(spec: spec, directory: dir).run(resume: false)
+        for r in try records(dir, spec) {
+            let o = try #require(r.oracle)
+            #expect(o.candidates.map(\.peak) == [0.001, 0.05])
+            let best = o.candidates.max { $0.valAccuracy < $1.valAccuracy }!
+            #expect(o.bestPeak == best.peak && r.peakLR == best.peak)
+            #expect(r.bestValAccuracy == best.valAccuracy)
+            #expect(o.feasibleLow <= o.bestPeak && o.bestPeak <= o.feasibleHigh)
+        }
+    }
+}
