@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build -c release --product topiary
-.build/release/topiary train --model mlp --dataset fashion-mnist --epochs 10 --batch-size 128 --lr 0.05 --seed 1
+.build/release/topiary run examples/fmnist-mlp-schedules-quick.yaml --resume
