@@ -16,13 +16,13 @@ struct ComputeOptions: ParsableArguments {
     }
 }
 
-enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
+enum OptimizerName: String, CaseIterable {
     case sgd, adam, rmsprop
 }
 
 struct OptimizerOptions: ParsableArguments {
     @Option(help: "Optimizer: sgd, adam or rmsprop.")
-    var optimizer: OptimizerName = .sgd
+    var optimizer = "sgd"
     @Option(help: "Momentum (default: 0.9 for SGD, 0 for RMSProp; Adam ignores it).")
     var momentum: Float?
     @Option(help: "L2 weight decay.")
@@ -31,10 +31,14 @@ struct OptimizerOptions: ParsableArguments {
     var nesterov = false
 
     func make() throws -> any Optimizer {
-        let mu = momentum ?? (optimizer == .sgd ? 0.9 : 0)
+        // Parsed here rather than by ArgumentParser so a typo gets one line, not a usage screen.
+        guard let name = OptimizerName(rawValue: optimizer) else {
+            throw CLIError("unknown optimizer '\(optimizer)' (known: sgd, adam, rmsprop)")
+        }
+        let mu = momentum ?? (name == .sgd ? 0.9 : 0)
         guard mu >= 0, mu < 1 else { throw CLIError("--momentum must be in [0, 1), got \(mu)") }
         guard weightDecay >= 0 else { throw CLIError("--weight-decay must be non-negative, got \(weightDecay)") }
-        switch optimizer {
+        switch name {
         case .sgd: return SGD(momentum: mu, weightDecay: weightDecay, nesterov: nesterov)
         case .adam: return Adam(weightDecay: weightDecay)
         case .rmsprop: return RMSProp(momentum: mu, weightDecay: weightDecay)

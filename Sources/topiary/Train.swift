@@ -5,7 +5,7 @@ import Foundation
 import NN
 import Schedules
 
-enum TrainSchedule: String, ExpressibleByArgument, CaseIterable {
+enum TrainSchedule: String, CaseIterable {
     case cosine, constant
 }
 
@@ -28,7 +28,7 @@ struct Train: ParsableCommand {
     @Option(help: "Learning rate (the peak for cosine).")
     var lr: Float = 0.05
     @Option(help: "Learning-rate schedule over the whole run: cosine (decays to 0) or constant.")
-    var schedule: TrainSchedule = .cosine
+    var schedule = "cosine"
     @Option(help: "Evaluate on validation and test every N iterations (default: once per epoch).")
     var evalEvery: Int?
     @Option(help: "Random seed (initialisation, split, shuffling).")
@@ -43,6 +43,9 @@ struct Train: ParsableCommand {
         guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
         guard lr > 0, lr.isFinite else { throw CLIError("--lr must be positive, got \(lr)") }
         if let e = evalEvery, e <= 0 { throw CLIError("--eval-every must be positive, got \(e)") }
+        guard let kind = TrainSchedule(rawValue: schedule) else {
+            throw CLIError("unknown --schedule '\(schedule)' (known: cosine, constant)")
+        }
         try compute.apply()
         let opt = try optimizer.make()
         let splits = try data.load(seed: seed)
@@ -50,9 +53,9 @@ struct Train: ParsableCommand {
         let trainer = Trainer(model: net, optimizer: opt, splits: splits, batchSize: batchSize, seed: seed)
         let perEpoch = trainer.batcher.batchesPerEpoch
         let iterations = epochs * perEpoch
-        log("train \(model) on \(splits.summary): \(epochs) epochs x \(perEpoch) iterations, batch \(batchSize), \(optimizer.optimizer.rawValue) lr \(lr) (\(schedule.rawValue))")
+        log("train \(model) on \(splits.summary): \(epochs) epochs x \(perEpoch) iterations, batch \(batchSize), \(optimizer.optimizer) lr \(lr) (\(schedule))")
         let lrAt: (Int) -> Float
-        switch schedule {
+        switch kind {
         case .constant: lrAt = { _ in lr }
         case .cosine:
             let cosine = CosineSchedule(a: Double(lr), T: iterations)
@@ -70,7 +73,7 @@ struct Train: ParsableCommand {
         if json {
             try printJSON([
                 "model": model, "dataset": data.dataset, "epochs": epochs, "iterations": iterations,
-                "batch_size": batchSize, "lr": Double(lr.description) ?? 0, "schedule": schedule.rawValue, "seed": seed,
+                "batch_size": batchSize, "lr": Double(lr.description) ?? 0, "schedule": schedule, "seed": seed,
                 "test_accuracy": result.finalTestAccuracy, "val_accuracy": result.finalValidationAccuracy,
                 "early_stop_test_accuracy": result.earlyStop.testAtBest,
                 "best_val_accuracy": result.earlyStop.bestValidation,
