@@ -56,6 +56,9 @@ public struct ExperimentSpec: Codable, Equatable, Sendable {
     }
 
     public var name: String
+    /// "iterative" (prune p per cycle, retrain; SPEC §1–§5) or "tv-pgd" (SPEC §6).
+    public var method = "iterative"
+    public var tvpgd: TVPGDSpec?
     public var data = DataSpec()
     public var model = "mlp"
     public var optimizer = OptimizerSpec()

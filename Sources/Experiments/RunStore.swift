@@ -56,7 +56,7 @@ public struct RunStore {
         try AtomicFile.write(spec.canonicalJSON(), to: specURL)
     }
 
-    static func encodeLines(_ records: [CycleRecord]) throws -> Data {
+    static func encodeLines<R: Encodable>(_ records: [R]) throws -> Data {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var out = Data()

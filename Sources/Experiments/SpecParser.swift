@@ -27,13 +27,9 @@ public enum SpecParser {
         }
         if let o = root.child("optimizer") { spec.optimizer = try optimizer(o.mapping()) }
         if let t = root.child("training") { spec.training = try training(t.mapping()) }
-        if let p = root.child("pruning") { spec.pruning = try pruning(p.mapping()) }
-        let schedulesNode = try root.required("schedules")
-        spec.schedules = try schedulesNode.list().map { try schedule($0.mapping()) }
-        guard !spec.schedules.isEmpty else { throw schedulesNode.error("list at least one schedule") }
-        var names = Set<String>()
-        for (s, node) in zip(spec.schedules, try schedulesNode.list()) where !names.insert(s.name).inserted {
-            throw node.error("duplicate schedule name '\(s.name)'")
+        if let m = root.child("method") {
+            spec.method = try m.string()
+            guard ["iterative", "tv-pgd"].contains(spec.method) else { throw m.error("unknown method '\(spec.method)' (known: iterative, tv-pgd)") }
         }
         if let s = root.child("seeds") {
             spec.seeds = try s.list().map { n in
@@ -44,6 +40,19 @@ public enum SpecParser {
             guard !spec.seeds.isEmpty, Set(spec.seeds).count == spec.seeds.count else {
                 throw s.error("list one or more distinct seeds")
             }
+        }
+        if spec.method == "tv-pgd" {
+            spec.tvpgd = try tvpgd(try root.required("tvpgd").mapping())
+            try root.finish()
+            return spec
+        }
+        if let p = root.child("pruning") { spec.pruning = try pruning(p.mapping()) }
+        let schedulesNode = try root.required("schedules")
+        spec.schedules = try schedulesNode.list().map { try schedule($0.mapping()) }
+        guard !spec.schedules.isEmpty else { throw schedulesNode.error("list at least one schedule") }
+        var names = Set<String>()
+        for (s, node) in zip(spec.schedules, try schedulesNode.list()) where !names.insert(s.name).inserted {
+            throw node.error("duplicate schedule name '\(s.name)'")
         }
         try root.finish()
         try validateAgainstBudget(spec, root: root)
@@ -155,6 +164,71 @@ public enum SpecParser {
         if let v = n.child("exclude") { p.exclude = try v.list().map { try $0.string() } }
         try n.finish()
         return p
+    }
+
+    static func tvpgd(_ n: SpecNode) throws -> TVPGDSpec {
+        var t = TVPGDSpec()
+        func positive(_ key: String) throws -> Int? {
+            guard let v = n.child(key) else { return nil }
+            let x = try v.int()
+            guard x > 0 else { throw v.error("must be positive, got \(x)") }
+            return x
+        }
+        func fraction(_ v: SpecNode, open: Bool = true) throws -> Double {
+            let x = try v.double()
+            guard x > 0, open ? x < 1 : x <= 1 else { throw v.error(open ? "must be in (0, 1), got \(x)" : "must be in (0, 1], got \(x)") }
+            return x
+        }
+        t.iterations = try positive("iterations") ?? t.iterations
+        if let v = n.child("dense_iterations") {
+            t.denseIterations = try v.int()
+            guard t.denseIterations >= 0 else { throw v.error("must be non-negative") }
+        }
+        t.dt = try positive("dt") ?? t.dt
+        if let v = n.child("targets") {
+            t.targets = try v.list().map { item in
+                let s = try item.double()
+                guard s >= 0, s < 1 else { throw item.error("target sparsity must be in [0, 1), got \(s)") }
+                return s
+            }
+            guard !t.targets.isEmpty else { throw v.error("list at least one target sparsity") }
+        }
+        if let v = n.child("scope") {
+            t.scope = try v.string()
+            guard ["global", "layerwise"].contains(t.scope) else { throw v.error("unknown scope '\(t.scope)' (known: global, layerwise)") }
+        }
+        if let v = n.child("lr") {
+            t.lr = try v.double()
+            guard t.lr > 0 else { throw v.error("must be positive, got \(t.lr)") }
+        }
+        if let v = n.child("lr_drop") { t.lrDrop = try fraction(v, open: false) }
+        let list = try n.required("methods")
+        var names = Set<String>()
+        t.methods = try list.list().map { item in
+            let m = try item.mapping()
+            let kindNode = try m.required("kind")
+            var method = TVPGDSpec.Method(name: try m.required("name").string(), kind: try kindNode.string())
+            guard TVPGDSpec.kinds.contains(method.kind) else {
+                throw kindNode.error("unknown method kind '\(method.kind)' (known: \(TVPGDSpec.kinds.joined(separator: ", ")))")
+            }
+            guard names.insert(method.name).inserted else { throw item.error("duplicate method name '\(method.name)'") }
+            if let v = m.child("pruning_fraction") { method.pruningFraction = try fraction(v, open: false) }
+            if let v = m.child("cycles") {
+                method.cycles = try v.int()
+                guard method.cycles > 0 else { throw v.error("k must be positive, got \(method.cycles)") }
+                guard method.cycles <= t.iterations else { throw v.error("more cycles than iterations") }
+            }
+            if let v = m.child("later_init_fraction") {
+                method.laterInitFraction = try v.double()
+                guard method.laterInitFraction >= 0, method.laterInitFraction <= 1 else { throw v.error("must be in [0, 1]") }
+            }
+            if let v = m.child("ramp_fraction") { method.rampFraction = try fraction(v, open: false) }
+            try m.finish()
+            return method
+        }
+        guard !t.methods.isEmpty else { throw list.error("list at least one method") }
+        try n.finish()
+        return t
     }
 
     static func rewindIteration(_ s: String) -> Int? {
