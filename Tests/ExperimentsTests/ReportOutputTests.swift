@@ -147,8 +147,8 @@ func sampleRecords() -> [CycleRecord] {
         // Bands only where there is a spread (three seeds): a and b.
         #expect(parsed.counts["polygon.error"] == 2)
         #expect(svg.contains("c &amp; &lt;d&gt;"))
-        // Reversed log x axis over lambda 100 ... 64: ticks 100 on the left of 80? 1-2-5 ticks
-        // in [64, 100] are only 100, so the 1...9 mantissas are used.
+        // Log x axis over lambda 64 ... 100: the only 1-2-5 tick in range is 100, so the
+        // axis falls back to 1 ... 9 x 10^k.
         #expect(parsed.texts["text.xtick"] == ["70", "80", "90", "100"])
         let xs = try xTickPositions(svg)
         #expect(xs == xs.sorted(by: >)) // reversed: larger lambda further left
