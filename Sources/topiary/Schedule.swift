@@ -72,7 +72,12 @@ struct Schedule: ParsableCommand {
     }
 }
 
-/// Plot of max_lr per cycle (filled in with the report's SVG plotting).
+/// Plot of S-Cyc's max_lr per cycle, against the cycle m.
 func writePeakPlot(rows: [(Int, Double, Double)], to path: String) throws {
-    throw CLIError("--svg is not available yet")
+    let plot = SVGPlot(title: "Peak learning rate per pruning cycle",
+                       x: .init(label: "pruning cycle m", integerTicks: true), y: .init(label: "max_lr"),
+                       series: [.init(name: "max_lr(m)", points: rows.map { .init(x: Double($0.0), y: $0.2) })])
+    do { try plot.render().write(toFile: path, atomically: true, encoding: .utf8) } catch {
+        throw CLIError("cannot write \(path): \(error.localizedDescription)")
+    }
 }
