@@ -63,6 +63,10 @@ public struct SparseRegressionResult: Sendable {
     public let pgdSuccesses: Int
     /// Trials in which PGD regrew at least one weight it had pruned.
     public let pgdRecoveredTrials: Int
+    /// Paired counts (both methods see the same problem): PGD right and one-shot wrong, and
+    /// the reverse. Their imbalance is a sharper comparison than two overlapping intervals.
+    public let pgdOnlySuccesses: Int
+    public let oneShotOnlySuccesses: Int
 
     public var oneShot: Double { Double(oneShotSuccesses) / Double(trials) }
     public var pgd: Double { Double(pgdSuccesses) / Double(trials) }
@@ -95,7 +99,9 @@ public struct SparseRegressionResult: Sendable {
 ///   `w -= eta * X (X^T w - y)` on the *unregularised* squared loss `0.5 ||y - w^T X||^2`, each
 ///   followed by zeroing the smallest |w_i| (keep the `d - 1` largest; ties go to the lower
 ///   index). Step `eta = stepScale / L` with `L` the largest eigenvalue of `X X^T` (default
-///   `stepScale` 1, the classical safe step for iterative hard thresholding).
+///   `stepScale` 1, the classical safe step for iterative hard thresholding). The count matters
+///   only where convergence is slow: at d = 5, n = 4 adversarial PGD recovers ~0.07 after 100
+///   iterations, ~0.16 after 1000 and ~0.20 after 10^4; the other cells move by under 0.02.
 /// - **Randomness**: trial `i` uses its own stream of `RNG(seed:stream:)`, drawing `X`, then `c`,
 ///   then alpha; so random and adversarial runs with one seed share their `X` and `c`.
 public struct SparseRegressionStudy: Sendable {
@@ -210,14 +216,18 @@ public struct SparseRegressionStudy: Sendable {
 
     /// Runs all trials.
     public func run() -> SparseRegressionResult {
-        var one = 0, pgd = 0, recovered = 0
+        var one = 0, pgd = 0, recovered = 0, pgdOnly = 0, oneOnly = 0
         for i in 0 ..< trials {
             let t = trial(i)
-            if t.oneShotSucceeded { one += 1 }
-            if t.pgdSucceeded { pgd += 1 }
+            let o = t.oneShotSucceeded, p = t.pgdSucceeded
+            if o { one += 1 }
+            if p { pgd += 1 }
+            if p && !o { pgdOnly += 1 }
+            if o && !p { oneOnly += 1 }
             if t.pgdSwitches > 0 { recovered += 1 }
         }
         return SparseRegressionResult(trials: trials, oneShotSuccesses: one, pgdSuccesses: pgd,
-                                      pgdRecoveredTrials: recovered)
+                                      pgdRecoveredTrials: recovered, pgdOnlySuccesses: pgdOnly,
+                                      oneShotOnlySuccesses: oneOnly)
     }
 }

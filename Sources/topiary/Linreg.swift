@@ -6,18 +6,25 @@ struct Linreg: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sparse linear regression: does PGD (weight recovery) find the true support where one-shot pruning fails?",
         discussion: """
-            The study of section 4 of the cyclical-pruning paper (SPEC §6). Each trial draws X (d x n)
-            with N(0, 1/n) entries (so E[X X^T] = I), an index c uniform in 0..<d (or --zero-index),
-            and alpha with alpha_c = 0: standard-normal entries ("random") or alpha_i = A[c, i] with
-            A = (X X^T + l I)^(-1) X X^T ("adversarial"); y = alpha^T X without noise. Dense training is
-            ridge regression with strength l = --ridge (default 1, the scale of X X^T; a tiny ridge makes
-            n > d trivial for both methods, unlike the paper's table). One-shot removes the smallest-|w|
-            dense weight and refits ridge on the other d - 1 features. PGD starts from the dense ridge
-            solution and runs --iterations steps of gradient descent on the unregularised squared loss
-            0.5 ||y - w^T X||^2 with step --step-scale / L (L = largest eigenvalue of X X^T), each followed
-            by zeroing the smallest |w_i|. Success: the final support is exactly all indices but c.
-            Reports both success rates with 95% Wilson intervals. With --json, stdout is one JSON object:
-            one_shot, pgd (fractions), one_shot_ci, pgd_ci ([low, high]), trials.
+            The study of section 4 of the cyclical-pruning paper (SPEC §6). Choices the paper leaves \
+            open are fixed as follows. Each trial draws X (d x n) with N(0, 1/n) entries (so \
+            E[X X^T] = I), the zero index c uniformly in 0..<d (or --zero-index), and alpha with \
+            alpha_c = 0: standard-normal entries (random) or alpha_i = A[c, i] with \
+            A = (X X^T + l I)^(-1) X X^T (adversarial); y = alpha^T X without noise.
+
+            Dense training is ridge regression with l = --ridge (default 1, the scale of X X^T's \
+            eigenvalues; with a tiny ridge and n > d both methods recover the support almost \
+            always, unlike the paper's table). One-shot removes the smallest-|w| dense weight and \
+            refits ridge (same l) on the other d - 1 features. PGD starts from the dense ridge \
+            solution, as in the paper, and runs --iterations (default 1000) steps of gradient descent \
+            on the unregularised loss 0.5 ||y - w^T X||^2 with step --step-scale / L (L = largest \
+            eigenvalue of X X^T), each followed by zeroing the smallest |w_i|. Success: the final \
+            support is exactly every index but c. Trial i uses its own random stream, so random \
+            and adversarial runs with one seed see the same X and c.
+
+            Prints both success rates with 95% Wilson intervals and paired counts. With --json, \
+            stdout is one JSON object: one_shot, pgd (fractions), one_shot_ci, pgd_ci ([low, high]), \
+            trials.
             """)
 
     @Option(help: "Features d (at least 2; the paper uses 5).")
@@ -72,6 +79,8 @@ struct Linreg: ParsableCommand {
                      r.oneShotSuccesses, r.trials))
         print(String(format: "  PGD       %.3f  (95%% CI %.3f–%.3f, %d/%d)", r.pgd, r.pgdCI.low, r.pgdCI.high,
                      r.pgdSuccesses, r.trials))
+        print("  same problems: PGD right where one-shot failed in \(r.pgdOnlySuccesses) trials, the reverse in "
+              + "\(r.oneShotOnlySuccesses)")
         print(String(format: "  PGD regrew a pruned weight in %d of %d trials  (%@)", r.pgdRecoveredTrials, r.trials,
                      duration(seconds)))
     }

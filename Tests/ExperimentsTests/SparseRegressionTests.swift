@@ -113,5 +113,9 @@ import Testing
         }
         let adversarial4 = try rates(4, .adversarial)
         #expect(adversarial4.oneShot < 0.10 && adversarial4.pgd > 0.08)
+        // Paired counts add up to the difference in successes.
+        #expect(adversarial4.pgdSuccesses - adversarial4.oneShotSuccesses
+                == adversarial4.pgdOnlySuccesses - adversarial4.oneShotOnlySuccesses)
+        #expect(adversarial4.pgdRecoveredTrials > 0)
     }
 }
