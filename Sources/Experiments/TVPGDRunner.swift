@@ -1,0 +1,174 @@
+import Data
+import Foundation
+import NN
+import Pruning
+import Tensor
+
+/// Time-varying projected gradient descent (SPEC §6): dense gradient updates, then the
+/// weights are projected onto the current mask; every `dt` iterations the mask is
+/// recomputed from current magnitudes at sparsity `s(t)`, so pruned weights can grow back.
+///
+/// Every method of the spec starts from the same dense network per seed (trained for
+/// `dense_iterations`) and gets the same total budget `T`. The LR restarts at `lr` at the
+/// start of every cycle and drops 10x after `lr_drop` of the cycle. A (method, target, seed)
+/// run is short: it is written once, atomically, when it finishes; finished runs are skipped.
+public final class TVPGDRunner {
+    public let spec: ExperimentSpec
+    public let tv: TVPGDSpec
+    public let store: RunStore
+    public var progress: ((RunProgress) -> Void)?
+
+    public init(spec: ExperimentSpec, directory: String) throws {
+        guard let tv = spec.tvpgd else { throw RunError.spec("spec \(spec.name) has no tvpgd section") }
+        self.spec = spec
+        self.tv = tv
+        store = RunStore(directory: directory)
+    }
+
+    static func runName(method: String, target: Double, seed: UInt64) -> String {
+        "\(method)--s\(String(format: "%.4g", target))"
+    }
+
+    func recordsURL(method: String, target: Double, seed: UInt64) -> URL {
+        store.recordsURL(schedule: Self.runName(method: method, target: target, seed: seed), seed: seed)
+    }
+
+    public func run() throws {
+        try store.claim(for: spec)
+        let jobs = spec.seeds.flatMap { seed in tv.methods.flatMap { m in tv.targets.map { (m, $0, seed) } } }
+        let pending = jobs.filter { !FileManager.default.fileExists(atPath: recordsURL(method: $0.0.name, target: $0.1, seed: $0.2).path) }
+        let started = Date()
+        var done = 0
+        var dense: (seed: UInt64, splits: Splits, state: WeightSnapshot)?
+        for (i, (method, target, seed)) in pending.enumerated() {
+            if dense?.seed != seed {
+                let splits = try DataSource.load(dataset: spec.data.dataset, directory: spec.data.dataDir, split: spec.data.split,
+                                                 validationFraction: spec.data.validationFraction, seed: seed)
+                let model = try makeModel(splits: splits, seed: seed)
+                let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
+                                      seed: seed, stream: "batches.dense")
+                _ = trainer.train(iterations: tv.denseIterations, evalEvery: max(1, tv.denseIterations), lr: { _ in Float(self.tv.lr) })
+                dense = (seed, splits, try WeightSnapshot(parameters: model.parameters))
+            }
+            let records = try runOne(method: method, target: target, seed: seed, splits: dense!.splits, from: dense!.state) { t in
+                let total = Double(pending.count * self.tv.iterations)
+                let fraction = Double(done * self.tv.iterations + t) / total
+                let elapsed = Date().timeIntervalSince(started)
+                self.progress?(RunProgress(run: i + 1, runs: pending.count, schedule: "\(method.name) s=\(target)", seed: seed,
+                                           cycle: 0, cycles: 0, iteration: t, iterations: self.tv.iterations,
+                                           secondsLeft: fraction > 0 ? elapsed / fraction * (1 - fraction) : nil, message: nil))
+            }
+            done += 1
+            try AtomicFile.write(RunStore.encodeLines(records), to: recordsURL(method: method.name, target: target, seed: seed))
+            let last = records.last!
+            progress?(RunProgress(run: i + 1, runs: pending.count, schedule: "\(method.name) s=\(target)", seed: seed,
+                                  cycle: last.cycle, cycles: last.cycles, iteration: tv.iterations, iterations: tv.iterations,
+                                  secondsLeft: nil,
+                                  message: String(format: "sparsity %.4f  final test %.2f%%  mask distance %.3f  (%.1fs)",
+                                                  last.measuredSparsity, 100 * last.finalTestAccuracy, last.maskDistance,
+                                                  records.reduce(0) { $0 + $1.seconds })))
+        }
+    }
+
+    func makeModel(splits: Splits, seed: UInt64) throws -> Model {
+        try ModelZoo.make(spec.model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
+    }
+
+    func makeOptimizer() -> any Optimizer {
+        Runner(spec: spec, directory: store.directory.path).makeOptimizer()
+    }
+
+    func sparsitySchedule(_ m: TVPGDSpec.Method, target: Double) throws -> SparsitySchedule {
+        switch m.kind {
+        case "one-shot": return try .oneShot(target: target, total: tv.iterations, interval: tv.dt)
+        case "gradual":
+            let phase = max(1, Int((m.pruningFraction * Double(tv.iterations)).rounded()))
+            return try .cubic(target: target, pruningPhase: phase, total: tv.iterations, interval: tv.dt)
+        default:
+            return try .cyclical(target: target, cycles: m.cycles, total: tv.iterations, interval: tv.dt,
+                                 laterInitFraction: m.laterInitFraction, rampFraction: m.rampFraction)
+        }
+    }
+
+    func runOne(method: TVPGDSpec.Method, target: Double, seed: UInt64, splits: Splits, from dense: WeightSnapshot,
+                onIteration: (Int) -> Void) throws -> [TVPGDRecord] {
+        let schedule = try sparsitySchedule(method, target: target)
+        let model = try makeModel(splits: splits, seed: seed)
+        try dense.rewind(model.parameters)
+        let weights = model.parameters.filter(\.prunable)
+        let scope: PruningScope = tv.scope == "global" ? .global : .layerwise
+        let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
+                              seed: seed, stream: "batches.tvpgd")
+        var masks: [Tensor] = weights.map { Tensor(shape: $0.value.shape, repeating: 1) }
+        var records: [TVPGDRecord] = []
+        var firstCycleMasks: [Tensor]?
+        var previousCycleMasks: [Tensor]?
+        var early = EarlyStopAccuracy()
+        var cycleStart = Date()
+        let k = schedule.cycle(at: max(0, tv.iterations - 1)).cycle + 1
+        for t in 0..<tv.iterations {
+            let position = schedule.cycle(at: t)
+            let lr = position.offset < Int(tv.lrDrop * Double(position.length)) ? tv.lr : tv.lr / 10
+            trainer.step(lr: Float(lr))
+            if schedule.updatesMask(at: t) {
+                masks = try magprune(weights, sparsity: schedule.sparsity(at: t), scope: scope)
+            }
+            project(weights, masks)
+            let done = t + 1
+            let endOfCycle = done == tv.iterations || schedule.cycle(at: done).cycle != position.cycle
+            let atTarget = abs(schedule.sparsity(at: t) - target) < 1e-12
+            if atTarget && (done % spec.training.evalEvery == 0 || endOfCycle) {
+                let val = trainer.evaluate(splits.validation).accuracy
+                let test = trainer.evaluate(splits.test).accuracy
+                early.record(iteration: done, validation: val, test: test)
+            }
+            if done % 50 == 0 { onIteration(done) }
+            guard endOfCycle else { continue }
+            let finalTest = trainer.evaluate(splits.test).accuracy
+            if firstCycleMasks == nil { firstCycleMasks = masks }
+            let recovered = try previousCycleMasks.map { try MaskMetrics.recovered(earlier: $0, now: masks) } ?? 0
+            let kept = masks.reduce(0) { $0 + Int(Ops.sum($1.count, $1.data)) }
+            let total = masks.reduce(0) { $0 + $1.count }
+            records.append(TVPGDRecord(
+                method: method.name, kind: method.kind, target: target, seed: seed, cycle: position.cycle + 1, cycles: k,
+                measuredSparsity: 1 - Double(kept) / Double(total),
+                bestValAccuracy: early.isEmpty ? 0 : early.bestValidation,
+                earlyStopTestAccuracy: early.isEmpty ? finalTest : early.testAtBest,
+                finalTestAccuracy: finalTest, weightsRecovered: recovered,
+                maskDistance: try MaskMetrics.jaccardDistance(masks, firstCycleMasks!),
+                seconds: Date().timeIntervalSince(cycleStart)))
+            previousCycleMasks = masks
+            early = EarlyStopAccuracy()
+            cycleStart = Date()
+        }
+        return records
+    }
+
+    /// theta = theta * M, by select so a diverged value cannot turn a pruned weight into NaN.
+    private func project(_ weights: [Parameter], _ masks: [Tensor]) {
+        for (p, m) in zip(weights, masks) {
+            let v = p.value.data, mp = m.data
+            for i in 0..<p.count where mp[i] == 0 { v[i] = 0 }
+        }
+    }
+
+    /// All stored records, in spec order.
+    public func allRecords() throws -> [TVPGDRecord] {
+        var out: [TVPGDRecord] = []
+        let dec = JSONDecoder()
+        for seed in spec.seeds {
+            for m in tv.methods {
+                for target in tv.targets {
+                    let url = recordsURL(method: m.name, target: target, seed: seed)
+                    guard let data = FileManager.default.contents(atPath: url.path) else { continue }
+                    for (i, line) in data.split(separator: 0x0A).enumerated() {
+                        do { out.append(try dec.decode(TVPGDRecord.self, from: Data(line))) } catch {
+                            throw RunError.io("\(url.path):\(i + 1): unreadable record")
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
