@@ -28,7 +28,16 @@ struct ReportCommand: ParsableCommand {
 @discardableResult
 func renderReport(directory: String) throws -> ReportTable {
     let store = RunStore(directory: directory)
-    let table = try Report.render(store: store)
-    log("report: \(store.file("report.md").path) (also \(Report.files.filter { $0 != "report.md" }.joined(separator: ", ")))")
+    let spec = try store.loadSpec()
+    let table: ReportTable
+    let files: [String]
+    if spec.tvpgd != nil {
+        table = try TVPGDReport.render(store: store, spec: spec, records: try TVPGDRunner(spec: spec, directory: directory).allRecords())
+        files = TVPGDReport.files
+    } else {
+        table = try Report.render(store: store, spec: spec)
+        files = Report.files
+    }
+    log("report: \(store.file("report.md").path) (also \(files.filter { $0 != "report.md" }.joined(separator: ", ")))")
     return table
 }

@@ -28,9 +28,8 @@ struct Run: ParsableCommand {
         if let dataDir { experiment.data.dataDir = dataDir }
         try compute.apply()
         let dir = out ?? RunStore.defaultDirectory(for: experiment)
-        let runner = Runner(spec: experiment, directory: dir)
         let live = isatty(2) != 0
-        runner.progress = { p in
+        let progress: (RunProgress) -> Void = { p in
             let head = "[\(p.run)/\(p.runs)] \(p.schedule) seed \(p.seed)"
             let left = p.secondsLeft.map { "  left \(duration($0))" } ?? ""
             if let message = p.message {
@@ -39,8 +38,17 @@ struct Run: ParsableCommand {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(head)  cycle \(p.cycle)/\(p.cycles)  iteration \(p.iteration)/\(p.iterations)\(left)".utf8))
             }
         }
-        log("experiment \(experiment.name): \(experiment.schedules.count) schedules x \(experiment.seeds.count) seeds, \(experiment.pruning.cycles) pruning cycles -> \(dir)")
-        try runner.run(resume: resume)
+        if let tv = experiment.tvpgd {
+            log("experiment \(experiment.name): TV-PGD, \(tv.methods.count) methods x \(tv.targets.count) targets x \(experiment.seeds.count) seeds -> \(dir)")
+            let runner = try TVPGDRunner(spec: experiment, directory: dir)
+            runner.progress = progress
+            try runner.run()
+        } else {
+            log("experiment \(experiment.name): \(experiment.schedules.count) schedules x \(experiment.seeds.count) seeds, \(experiment.pruning.cycles) pruning cycles -> \(dir)")
+            let runner = Runner(spec: experiment, directory: dir)
+            runner.progress = progress
+            try runner.run(resume: resume)
+        }
         try renderReport(directory: dir)
     }
 }
