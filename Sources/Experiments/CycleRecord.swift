@@ -36,11 +36,13 @@ public struct CycleRecord: Codable, Equatable, Sendable {
     public var iterations: Int
     public var seconds: Double
     public var oracle: OracleOutcome?
+    /// SPEC §7 measurements at the end of the cycle, when the spec asks for them.
+    public var diagnostics: CycleDiagnostics?
 
     enum CodingKeys: String, CodingKey {
         case schedule, seed, cycle, percentRemaining = "percent_remaining"
         case measuredPercentRemaining = "measured_percent_remaining", layers, peakLR = "peak_lr"
         case bestValAccuracy = "best_val_accuracy", earlyStopTestAccuracy = "early_stop_test_accuracy"
-        case finalTestAccuracy = "final_test_accuracy", trainLoss = "train_loss", iterations, seconds, oracle
+        case finalTestAccuracy = "final_test_accuracy", trainLoss = "train_loss", iterations, seconds, oracle, diagnostics
     }
 }

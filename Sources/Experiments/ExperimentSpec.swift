@@ -66,6 +66,9 @@ public struct ExperimentSpec: Codable, Equatable, Sendable {
     public var pruning = PruningSpec()
     public var schedules: [ScheduleSpec] = []
     public var seeds: [UInt64] = [1]
+    /// Record SPEC §7's diagnostics (gradient, activation and update distributions, EAA, EWG)
+    /// with every cycle.
+    public var diagnostics = false
 
     public init(name: String) { self.name = name }
 

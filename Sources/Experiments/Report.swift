@@ -13,7 +13,8 @@ public enum Report {
     public static func render(store: RunStore, spec: ExperimentSpec) throws -> ReportTable {
         let records = ReportTable.latest(try store.allRecords(spec: spec))
         let table = ReportTable(records: records, spec: spec)
-        try AtomicFile.write(ReportMarkdown.render(records: records, spec: spec), to: store.file("report.md"))
+        let diagnostics = try DiagnosticsReport.render(records: records, spec: spec, store: store)
+        try AtomicFile.write(ReportMarkdown.render(records: records, spec: spec) + diagnostics, to: store.file("report.md"))
         try AtomicFile.write(ResultsCSV.render(records: records), to: store.file("results.csv"))
         try AtomicFile.write(ReportPlots.accuracy(records: records, spec: spec).render(), to: store.file("accuracy.svg"))
         try AtomicFile.write(ReportPlots.peakLR(records: records, spec: spec).render(), to: store.file("peak_lr.svg"))

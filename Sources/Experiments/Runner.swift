@@ -125,11 +125,20 @@ public final class Runner {
                 if let target = rewindTarget { try target.rewind(model.parameters) }
             }
             let lateRewind = m == 0 ? SpecParser.rewindIteration(spec.pruning.rewind) : nil
-            let (result, peak, oracle, snapshot) = try trainCycle(model: model, plan: plan, splits: splits, seed: seed, cycle: m,
-                                                                 captureAt: lateRewind, run: index, runs: count)
+            let (result, peak, oracle, snapshot, epochStart) = try trainCycle(
+                model: model, plan: plan, splits: splits, seed: seed, cycle: m, captureAt: lateRewind, run: index, runs: count)
             if let snapshot {
                 rewindTarget = snapshot
                 try saveRewindSnapshot(snapshot, schedule: name, seed: seed, model: model)
+            }
+            var diagnostics: CycleDiagnostics?
+            if spec.diagnostics {
+                let schedule = try plan.schedule(cycle: m, peak: plan.isOracle ? peak : try plan.candidates(cycle: m)[0])
+                diagnostics = Diagnostics.measure(
+                    model: model, dataset: splits.train, batchSize: spec.training.batchSize, seed: seed,
+                    learningRate: schedule.lr(at: budget(cycle: m) - 1),
+                    tailThresholds: records.first?.diagnostics?.tailThresholds, selection: selection)
+                diagnostics?.ewg = epochStart.map { WeightDistance.ewg(before: $0, after: model.parameters, selection: selection) }
             }
             let report = SparsityReport(parameters: model.parameters, selection: selection)
             let all = SparsityReport(parameters: model.parameters)
@@ -141,7 +150,7 @@ public final class Runner {
                 peakLR: peak, bestValAccuracy: result.earlyStop.bestValidation,
                 earlyStopTestAccuracy: result.earlyStop.testAtBest, finalTestAccuracy: result.finalTestAccuracy,
                 trainLoss: result.trainLoss, iterations: budget(cycle: m),
-                seconds: Date().timeIntervalSince(t0), oracle: oracle))
+                seconds: Date().timeIntervalSince(t0), oracle: oracle, diagnostics: diagnostics))
             // Checkpoint first (it carries the records), then the records file: both atomic,
             // so a kill at any moment leaves either the old or the new consistent pair.
             let lines = try RunStore.encodeLines(records)
@@ -165,16 +174,21 @@ public final class Runner {
     }
 
     /// Trains cycle `m`: one candidate peak, or the oracle's grid (each from the same start,
-    /// continuing from the best on validation).
+    /// continuing from the best on validation). Also returns the weights `captureAt` asked
+    /// for (late rewinding) and, with diagnostics on, those at the start of the last epoch (EWG).
     private func trainCycle(model: Model, plan: SchedulePlan, splits: Splits, seed: UInt64, cycle m: Int,
                             captureAt: Int?, run: Int, runs: Int)
-        throws -> (TrainingResult, Double, CycleRecord.OracleOutcome?, WeightSnapshot?) {
+        throws -> (TrainingResult, Double, CycleRecord.OracleOutcome?, WeightSnapshot?, [[Float]]?) {
         let peaks = try plan.candidates(cycle: m)
         let iterations = budget(cycle: m)
         let startState = peaks.count > 1 ? try WeightSnapshot(parameters: model.parameters) : nil
         var best: (result: TrainingResult, peak: Double, state: WeightSnapshot?)?
         var candidates: [CycleRecord.Candidate] = []
         var captured: WeightSnapshot?
+        var epochStart: [[Float]]?
+        var bestEpochStart: [[Float]]?
+        let perEpoch = (splits.train.count + spec.training.batchSize - 1) / spec.training.batchSize
+        let lastEpoch = spec.diagnostics ? max(0, iterations - perEpoch) : -1
         for peak in peaks {
             if let startState { try startState.rewind(model.parameters) }
             let schedule = try plan.schedule(cycle: m, peak: peak)
@@ -185,6 +199,7 @@ public final class Runner {
                 if t == captureAt {
                     do { captured = try WeightSnapshot(parameters: model.parameters) } catch { snapshotError = error }
                 }
+                if t == lastEpoch { epochStart = WeightDistance.values(model.parameters) }
                 return Float(schedule.lr(at: t))
             }) { p in
                 self.progress?(RunProgress(run: run, runs: runs, schedule: plan.spec.name, seed: seed, cycle: m,
@@ -196,6 +211,7 @@ public final class Runner {
             candidates.append(.init(peak: peak, valAccuracy: result.earlyStop.bestValidation))
             if best == nil || result.earlyStop.bestValidation > best!.result.earlyStop.bestValidation {
                 best = (result, peak, peaks.count > 1 ? try WeightSnapshot(parameters: model.parameters) : nil)
+                bestEpochStart = epochStart
             }
         }
         guard let best else { throw RunError.spec("schedule '\(plan.spec.name)' has no peak to train at cycle \(m)") }
@@ -208,7 +224,7 @@ public final class Runner {
                            feasibleHigh: feasible.max() ?? best.peak)
         }
         let peakLR = plan.isOracle ? best.peak : try plan.peak(cycle: m)
-        return (best.result, peakLR, oracle, captured)
+        return (best.result, peakLR, oracle, captured, bestEpochStart)
     }
 
     private func secondsLeft(adding partial: Int) -> Double? {

@@ -41,6 +41,7 @@ public enum SpecParser {
                 throw s.error("list one or more distinct seeds")
             }
         }
+        if let d = root.child("diagnostics") { spec.diagnostics = try d.bool() }
         if spec.method == "tv-pgd" {
             spec.tvpgd = try tvpgd(try root.required("tvpgd").mapping())
             try root.finish()

@@ -7,9 +7,9 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Render a run directory's report from its stored records.",
         discussion: """
-            Writes report.md (rows = schedules, columns = lambda, early-stop test accuracy mean ± std
-            over seeds, as the papers' Table 2), results.csv, accuracy.svg (accuracy vs lambda, log
-            axis) and peak_lr.svg (peak LR per cycle). --json prints the rows
+            Writes report.md (rows = schedules, columns = lambda, early-stop test accuracy mean ± std \
+            over seeds, as the papers' Table 2), results.csv, accuracy.svg (accuracy vs lambda, log \
+            axis) and peak_lr.svg (peak LR per cycle). --json prints the rows \
             [{schedule, cycle, percent_remaining, mean, std, runs}] on stdout.
             """)
 

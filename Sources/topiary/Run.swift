@@ -6,10 +6,10 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run an experiment spec: every (schedule, seed), dense training then the pruning cycles.",
         discussion: """
-            Results go to runs/NAME-HASH (the hash of the resolved spec) unless --out is given:
-            records/SCHEDULE--seedN.jsonl (one JSON line per cycle), checkpoints/ (one per run,
-            after every cycle), then report.md, results.csv and SVG plots. Finished runs are never
-            recomputed; an interrupted run continues with --resume and ends with exactly the numbers
+            Results go to runs/NAME-HASH (the hash of the resolved spec) unless --out is given: \
+            records/SCHEDULE--seedN.jsonl (one JSON line per cycle), checkpoints/ (one per run, \
+            after every cycle), then report.md, results.csv and SVG plots. Finished runs are never \
+            recomputed; an interrupted run continues with --resume and ends with exactly the numbers \
             an uninterrupted run gives.
             """)
 
@@ -24,8 +24,14 @@ struct Run: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
+        try execute(forceDiagnostics: false)
+    }
+
+    /// Loads the spec, runs what is missing and renders the report.
+    func execute(forceDiagnostics: Bool) throws {
         var experiment = try SpecParser.load(path: spec)
         if let dataDir { experiment.data.dataDir = dataDir }
+        if forceDiagnostics { experiment.diagnostics = true }
         try compute.apply()
         let dir = out ?? RunStore.defaultDirectory(for: experiment)
         let live = isatty(2) != 0
@@ -51,4 +57,21 @@ struct Run: ParsableCommand {
         }
         try renderReport(directory: dir)
     }
+}
+
+struct Diagnose: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an experiment spec with SPEC §7's diagnostics recorded every cycle (as diagnostics: true).",
+        discussion: """
+            Per cycle: the weight-gradient distribution over the unpruned weights and over all prunable \
+            weights (Sturges histogram, std, tail mass beyond the dense network's 95th/99th percentile \
+            |g|), hidden-representation distributions and EAA per hidden layer, EWG over the cycle's last \
+            epoch and the weight-update (LR x gradient) distribution. Stored with the cycle records; \
+            report.md gets a table per schedule and SVG plots in the papers' Figure 1 layout. \
+            The spec with diagnostics on has its own hash, hence its own run directory.
+            """)
+
+    @OptionGroup var options: Run
+
+    func run() throws { try options.execute(forceDiagnostics: true) }
 }

@@ -13,8 +13,8 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train one dense network and report its accuracy.",
         discussion: """
-            Prints one progress line per epoch on stderr. With --json, the last line of stdout is
-            one JSON object: test_accuracy, val_accuracy, early_stop_test_accuracy (fractions 0–1),
+            Prints one progress line per epoch on stderr. With --json, the last line of stdout is \
+            one JSON object: test_accuracy, val_accuracy, early_stop_test_accuracy (fractions 0–1), \
             epochs, seed, seconds, and more.
             """)
 

@@ -155,3 +155,43 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
         }
     }
 }
+
+@Suite(.serialized) struct RunnerDiagnosticsTests {
+    @Test func diagnosticsAreStoredPerCycleAndReported() throws {
+        let spec = try SpecParser.parse("""
+            name: diag
+            diagnostics: true
+            data: {dataset: synthetic}
+            model: mlp
+            training: {batch_size: 64, iterations_per_cycle: 80, eval_every: 40}
+            pruning: {criterion: magnitude, scope: global, rate: 0.5, cycles: 2}
+            schedules:
+              - {name: constant, kind: constant, lr: 0.02}
+            seeds: [1]
+            """)
+        #expect(spec.diagnostics)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("topiary-diag-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Runner(spec: spec, directory: dir).run(resume: false)
+        let store = RunStore(directory: dir)
+        let recs = try store.allRecords(spec: spec)
+        let ds = try recs.map { try #require($0.diagnostics) }
+        #expect(ds.count == 3)
+        // Tails are measured against the dense network's percentiles in every cycle.
+        #expect(ds.allSatisfy { $0.tailThresholds == ds[0].tailThresholds })
+        #expect(abs(ds[0].gradientsUnpruned.tailMass[0] - 0.05) < 0.01)
+        // The two accountings agree on the dense network and split once weights are pruned.
+        #expect(ds[0].gradientsUnpruned.std == ds[0].gradientsAll.std)
+        #expect(ds[2].gradientsAll.count == ds[0].gradientsAll.count)
+        #expect(ds[2].gradientsUnpruned.count < ds[0].gradientsUnpruned.count)
+        #expect(ds.allSatisfy { ($0.ewg ?? -1) > 0 && $0.activations.count == 3 })
+        _ = try Report.render(store: store, spec: spec)
+        let md = try String(contentsOf: store.file("report.md"), encoding: .utf8)
+        #expect(md.contains("## Diagnostics"))
+        #expect(FileManager.default.fileExists(atPath: store.file("diagnostics-constant-gradients.svg").path))
+        // Records with diagnostics differ, so the run directory must too.
+        var off = spec
+        off.diagnostics = false
+        #expect(off.hash != spec.hash)
+    }
+}
