@@ -49,14 +49,19 @@ public enum SpecParser {
         }
         if let p = root.child("pruning") { spec.pruning = try pruning(p.mapping()) }
         let schedulesNode = try root.required("schedules")
-        spec.schedules = try schedulesNode.list().map { try schedule($0.mapping()) }
-        guard !spec.schedules.isEmpty else { throw schedulesNode.error("list at least one schedule") }
+        // Each entry may expand into several (an S-Cyc sensitivity sweep); keep its node for errors.
+        var entries: [(ScheduleSpec, SpecNode)] = []
+        for node in try schedulesNode.list() {
+            entries += try scheduleEntries(node.mapping()).map { ($0, node) }
+        }
+        guard !entries.isEmpty else { throw schedulesNode.error("list at least one schedule") }
         var names = Set<String>()
-        for (s, node) in zip(spec.schedules, try schedulesNode.list()) where !names.insert(s.name).inserted {
+        for (s, node) in entries where !names.insert(s.name).inserted {
             throw node.error("duplicate schedule name '\(s.name)'")
         }
+        spec.schedules = entries.map(\.0)
         try root.finish()
-        try validateAgainstBudget(spec, root: root)
+        try validateAgainstBudget(spec, nodes: entries.map(\.1), root: root)
         return spec
     }
 
@@ -253,18 +258,37 @@ public enum SpecParser {
         s.halfPeriod = try n.optional("half_period") { try $0.int() }
         s.epsilon = try n.optional("epsilon") { try $0.double() }
         s.delta = try n.optional("delta") { try $0.double() }
-        s.q = try n.optional("q") { try $0.int() }
-        s.beta = try n.optional("beta") { try $0.double() }
+        // Lists of q / beta (a sweep) are expanded by `scheduleEntries`.
+        s.q = try n.optional("q") { $0.node.sequence == nil ? try $0.int() : 1 }
+        s.beta = try n.optional("beta") { $0.node.sequence == nil ? try $0.double() : 5 }
         s.grid = try n.optional("grid") { try $0.list().map { try $0.double() } }
         s.peaks = try n.optional("peaks") { try $0.list().map { try $0.double() } }
         try n.finish()
         return s
     }
 
+    /// One entry, or for `kind: scyc` with lists for `q` and/or `beta`, the sensitivity sweep
+    /// (the papers' Table 8): one schedule per (q, beta) pair, named "NAME q=Q beta=B".
+    static func scheduleEntries(_ n: SpecNode) throws -> [ScheduleSpec] {
+        let base = try schedule(n)
+        let qs = try n.child("q").flatMap { $0.node.sequence == nil ? nil : try $0.list().map { try $0.int() } }
+        let betas = try n.child("beta").flatMap { $0.node.sequence == nil ? nil : try $0.list().map { try $0.double() } }
+        guard qs != nil || betas != nil else { return [base] }
+        guard base.kind == "scyc" else { throw n.error("only scyc schedules take lists of q or beta (a sensitivity sweep)") }
+        return (qs ?? [base.q ?? 1]).flatMap { q in
+            (betas ?? [base.beta ?? 5]).map { beta in
+                var s = base
+                s.q = q
+                s.beta = beta
+                s.name = "\(base.name) q=\(q) beta=\(String(format: "%g", beta))"
+                return s
+            }
+        }
+    }
+
     /// Builds every schedule for the budget so parameter errors (negative peak, q < 0,
     /// drops beyond the budget) surface now, naming the entry and its line.
-    static func validateAgainstBudget(_ spec: ExperimentSpec, root: SpecNode) throws {
-        let nodes = try root.required("schedules").list()
+    static func validateAgainstBudget(_ spec: ExperimentSpec, nodes: [SpecNode], root: SpecNode) throws {
         for (s, node) in zip(spec.schedules, nodes) {
             do {
                 let plan = try SchedulePlan(s, spec: spec)

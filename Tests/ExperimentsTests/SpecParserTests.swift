@@ -97,3 +97,28 @@ struct SpecParserTests {
         #expect(e?.message.contains("dense_schedule") == true)
     }
 }
+
+struct SensitivitySweepTests {
+    @Test func listsOfQAndBetaExpandIntoOneSchedulePerPair() throws {
+        let s = try SpecParser.parse("""
+            name: sweep
+            pruning: {rate: 0.2, cycles: 5}
+            training: {iterations_per_cycle: 100}
+            schedules:
+              - {name: s-cyc, kind: scyc, epsilon: 0.04, delta: 0.06, q: [0, 1, 3], beta: [3, 6], warmup: 10}
+              - {name: constant, kind: constant, lr: 0.1}
+            """)
+        #expect(s.schedules.map(\.name) == ["s-cyc q=0 beta=3", "s-cyc q=0 beta=6", "s-cyc q=1 beta=3",
+                                            "s-cyc q=1 beta=6", "s-cyc q=3 beta=3", "s-cyc q=3 beta=6", "constant"])
+        #expect(s.schedules[5].q == 3 && s.schedules[5].beta == 6)
+    }
+
+    @Test func sweepsAreValidatedAndOnlyForSCyc() {
+        #expect(throws: SpecError.self) {
+            try SpecParser.parse("name: x\nschedules:\n  - {name: s, kind: scyc, epsilon: 0.04, delta: 0.06, q: [1, -1]}")
+        }
+        #expect(throws: SpecError.self) {
+            try SpecParser.parse("name: x\nschedules:\n  - {name: s, kind: warmup, peak: 0.1, beta: [3, 4]}")
+        }
+    }
+}
