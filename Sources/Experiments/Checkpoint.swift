@@ -3,21 +3,23 @@ import NN
 import Tensor
 
 /// The state of one (schedule, seed) run after a finished cycle: every parameter's values
-/// and mask, plus the records so far. Optimizer state is not stored because every cycle
+/// and mask, the layers' buffers (BatchNorm running statistics), plus the records so far. Optimizer state is not stored because every cycle
 /// starts with a fresh optimizer, and batches come from per-cycle seeded streams, so these
 /// values alone make a resumed run identical to an uninterrupted one.
 struct Checkpoint {
     static let magic: UInt32 = 0x544F_5043  // "TOPC"
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
 
     var cycle: Int
     var recordsJSON: Data
     var tensors: [(name: String, values: [Float], mask: [Float]?)]
+    var buffers: [[Float]]
 
-    init(cycle: Int, recordsJSON: Data, parameters: [Parameter]) {
+    init(cycle: Int, recordsJSON: Data, parameters: [Parameter], buffers: [Tensor] = []) {
         self.cycle = cycle
         self.recordsJSON = recordsJSON
         tensors = parameters.map { ($0.name, $0.value.array, $0.mask?.array) }
+        self.buffers = buffers.map(\.array)
     }
 
     func encoded() -> Data {
@@ -39,6 +41,8 @@ struct Checkpoint {
             u32(t.mask == nil ? 0 : 1)
             if let m = t.mask { floats(m) }
         }
+        u64(UInt64(buffers.count))
+        for b in buffers { floats(b) }
         // A trailing checksum catches truncation and bit rot.
         u64(Self.checksum(out))
         return out
@@ -89,13 +93,22 @@ struct Checkpoint {
             let mask = try read(UInt32.self) == 1 ? try readFloats() : nil
             tensors.append((name, values, mask))
         }
+        let bufferCount = Int(try read(UInt64.self))
         var c = Checkpoint(cycle: cycle, recordsJSON: records, parameters: [])
+        c.buffers = try (0..<bufferCount).map { _ in try readFloats() }
         c.tensors = tensors
         return c
     }
 
-    /// Copies the stored values and masks into `parameters` (matched by position and name).
-    func restore(into parameters: [Parameter], file: String) throws {
+    /// Copies the stored values and masks into `parameters` (matched by position and name)
+    /// and the stored buffers into `buffers`.
+    func restore(into parameters: [Parameter], buffers targets: [Tensor] = [], file: String) throws {
+        guard targets.count == buffers.count, zip(targets, buffers).allSatisfy({ $0.count == $1.count }) else {
+            throw RunError.corruptCheckpoint(file, reason: "its buffers do not fit the model")
+        }
+        for (t, b) in zip(targets, buffers) where t.count > 0 {
+            b.withUnsafeBufferPointer { t.data.update(from: $0.baseAddress!, count: t.count) }
+        }
         guard parameters.count == tensors.count else {
             throw RunError.corruptCheckpoint(file, reason: "holds \(tensors.count) parameters, the model has \(parameters.count)")
         }

@@ -111,7 +111,7 @@ public final class Runner {
         // IMP: rewinding to initialisation needs the initial values; late rewinding stores iteration k's.
         var rewindTarget: WeightSnapshot? = spec.pruning.rewind == "init" ? try WeightSnapshot(parameters: model.parameters) : nil
         if let ckpt {
-            try ckpt.restore(into: model.parameters, file: ckptURL.path)
+            try ckpt.restore(into: model.parameters, buffers: model.buffers, file: ckptURL.path)
             records = try RunStore.decodeLines(ckpt.recordsJSON, file: ckptURL.path)
             start = ckpt.cycle + 1
             if SpecParser.rewindIteration(spec.pruning.rewind) != nil {
@@ -154,7 +154,7 @@ public final class Runner {
             // Checkpoint first (it carries the records), then the records file: both atomic,
             // so a kill at any moment leaves either the old or the new consistent pair.
             let lines = try RunStore.encodeLines(records)
-            try AtomicFile.write(Checkpoint(cycle: m, recordsJSON: lines, parameters: model.parameters).encoded(), to: ckptURL)
+            try AtomicFile.write(Checkpoint(cycle: m, recordsJSON: lines, parameters: model.parameters, buffers: model.buffers).encoded(), to: ckptURL)
             try AtomicFile.write(lines, to: store.recordsURL(schedule: name, seed: seed))
             cyclesFinished += 1
             if let limit = stopAfterCycles, cyclesFinished >= limit {
@@ -181,8 +181,8 @@ public final class Runner {
         throws -> (TrainingResult, Double, CycleRecord.OracleOutcome?, WeightSnapshot?, [[Float]]?) {
         let peaks = try plan.candidates(cycle: m)
         let iterations = budget(cycle: m)
-        let startState = peaks.count > 1 ? try WeightSnapshot(parameters: model.parameters) : nil
-        var best: (result: TrainingResult, peak: Double, state: WeightSnapshot?)?
+        let startState = peaks.count > 1 ? ModelState(model) : nil
+        var best: (result: TrainingResult, peak: Double, state: ModelState?)?
         var candidates: [CycleRecord.Candidate] = []
         var captured: WeightSnapshot?
         var epochStart: [[Float]]?
@@ -190,7 +190,7 @@ public final class Runner {
         let perEpoch = (splits.train.count + spec.training.batchSize - 1) / spec.training.batchSize
         let lastEpoch = spec.diagnostics ? max(0, iterations - perEpoch) : -1
         for peak in peaks {
-            if let startState { try startState.rewind(model.parameters) }
+            startState?.restore(model)
             let schedule = try plan.schedule(cycle: m, peak: peak)
             let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
                                   seed: seed, stream: "batches.cycle\(m)")
@@ -210,12 +210,12 @@ public final class Runner {
             iterationsDone += iterations
             candidates.append(.init(peak: peak, valAccuracy: result.earlyStop.bestValidation))
             if best == nil || result.earlyStop.bestValidation > best!.result.earlyStop.bestValidation {
-                best = (result, peak, peaks.count > 1 ? try WeightSnapshot(parameters: model.parameters) : nil)
+                best = (result, peak, peaks.count > 1 ? ModelState(model) : nil)
                 bestEpochStart = epochStart
             }
         }
         guard let best else { throw RunError.spec("schedule '\(plan.spec.name)' has no peak to train at cycle \(m)") }
-        if let state = best.state { try state.rewind(model.parameters) }
+        best.state?.restore(model)
         var oracle: CycleRecord.OracleOutcome?
         if plan.isOracle {
             let bestVal = best.result.earlyStop.bestValidation

@@ -40,6 +40,7 @@ public final class BatchNorm1d: Layer {
     }
 
     public var parameters: [Parameter] { [gamma, beta] }
+    public var buffers: [Tensor] { [runningMean, runningVar] }
     public var summary: String { "BatchNorm1d(\(features))" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {

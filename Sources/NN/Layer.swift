@@ -12,10 +12,13 @@ public protocol Layer: AnyObject {
     var parameters: [Parameter] { get }
     /// A short name for summaries, e.g. "Linear(784→256)".
     var summary: String { get }
+    /// State that is not trained but must survive a checkpoint (BatchNorm running statistics).
+    var buffers: [Tensor] { get }
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
+    public var buffers: [Tensor] { [] }
 }
 
 /// Layers that can skip computing dLoss/dInput (the network's first layer, whose input is data).

@@ -18,6 +18,7 @@ public final class Model {
     }
 
     public var parameters: [Parameter] { network.parameters }
+    public var buffers: [Tensor] { network.buffers }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
     public var prunableParameterCount: Int { parameters.filter(\.prunable).reduce(0) { $0 + $1.count } }
 

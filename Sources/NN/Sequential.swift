@@ -6,6 +6,7 @@ public final class Sequential: Layer {
     public init(_ layers: [any Layer]) { self.layers = layers }
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var buffers: [Tensor] { layers.flatMap(\.buffers) }
     public var summary: String { "Sequential(" + layers.map(\.summary).joined(separator: ", ") + ")" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
