@@ -55,9 +55,10 @@ public enum HistogramPlot {
         // Axes and ticks.
         out += #"<g stroke="black" stroke-width="1" fill="none">"# + "\n"
         out += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\"/>\n"
-        let xTicks = niceTicks(xMin, xMax)
+        // Tick choice is shared with the line charts.
+        let xTicks = SVGPlot.linearTicks(lo: xMin, hi: xMax)
         for t in xTicks { out += line(sx(t), top + plotH, sx(t), top + plotH + 5) }
-        let yTicks = logY ? decadeTicks(yLo, yHi) : niceTicks(yLo, yHi)
+        let yTicks = logY ? SVGPlot.logTicks(lo: yLo, hi: yHi) : SVGPlot.linearTicks(lo: yLo, hi: yHi)
         for t in yTicks { out += line(left - 5, sy(t), left, sy(t)) }
         out += "</g>\n"
         for t in xTicks { out += text(sx(t), top + plotH + 19, number(t), anchor: "middle") }
@@ -110,44 +111,8 @@ public enum HistogramPlot {
 
     // MARK: - Pieces
 
-    /// Text content and attribute values escaped for XML.
-    static func escape(_ s: String) -> String {
-        var r = ""
-        r.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": r += "&amp;"
-            case "<": r += "&lt;"
-            case ">": r += "&gt;"
-            case "\"": r += "&quot;"
-            case "'": r += "&apos;"
-            default: r.append(c)
-            }
-        }
-        return r
-    }
-
-    /// About five ticks at 1, 2 or 5 times a power of ten, inside `[lo, hi]`.
-    static func niceTicks(_ lo: Double, _ hi: Double) -> [Double] {
-        guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
-        let raw = (hi - lo) / 5
-        let mag = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
-        let norm = raw / mag
-        let step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag
-        var ticks: [Double] = []
-        var t = Foundation.ceil(lo / step) * step
-        while t <= hi + step * 1e-9, ticks.count < 20 {
-            ticks.append(Swift.abs(t) < step * 1e-9 ? 0 : t)  // no "-0" or 1e-19 at zero
-            t += step
-        }
-        return ticks
-    }
-
-    static func decadeTicks(_ lo: Double, _ hi: Double) -> [Double] {
-        let a = Int(Foundation.log10(lo).rounded()), b = Int(Foundation.log10(hi).rounded())
-        let every = Swift.max(1, (b - a + 7) / 8)  // at most ~8 labels
-        return stride(from: a, through: b, by: every).map { Foundation.pow(10, Double($0)) }
-    }
+    /// Text content and attribute values escaped for XML (the chart type's rules).
+    static func escape(_ s: String) -> String { SVGPlot.escape(s) }
 
     /// Three significant digits, no trailing zeros ("0.004", "51.2", "1e-05").
     static func number(_ x: Double) -> String { String(format: "%.3g", x) }
