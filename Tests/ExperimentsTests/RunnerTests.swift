@@ -195,3 +195,52 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
         #expect(off.hash != spec.hash)
     }
 }
+
+@Suite(.serialized) struct RunnerCriteriaTests {
+    @Test(arguments: [("magnitude", "layerwise"), ("gradient", "global"), ("random", "layerwise"),
+                      ("lamp", "global"), ("lookahead", "layerwise")])
+    func everyCriterionPrunesToTheNominalSparsity(criterion: String, scope: String) throws {
+        let spec = try SpecParser.parse("""
+            name: crit
+            data: {dataset: synthetic}
+            model: lenet300
+            training: {batch_size: 64, iterations_per_cycle: 10, eval_every: 10}
+            pruning: {criterion: \(criterion), scope: \(scope), rate: 0.2, cycles: 2, gradient_batches: 2, exclude: [fc3]}
+            schedules:
+              - {name: c, kind: constant, lr: 0.02}
+            seeds: [1]
+            """)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("topiary-crit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Runner(spec: spec, directory: dir).run(resume: false)
+        let recs = try RunStore(directory: dir).allRecords(spec: spec)
+        #expect(recs.map(\.cycle) == [0, 1, 2])
+        for r in recs {
+            #expect(abs(r.measuredPercentRemaining - r.percentRemaining) < 0.01)
+            #expect(r.layers["fc3.weight"] == 100)  // excluded: left dense
+        }
+    }
+
+    @Test func lateRewindingResumesExactly() throws {
+        let spec = try SpecParser.parse("""
+            name: late
+            data: {dataset: synthetic}
+            model: lenet300
+            training: {batch_size: 64, iterations_per_cycle: 20, eval_every: 10}
+            pruning: {criterion: magnitude, scope: global, rate: 0.3, cycles: 3, rewind: "iteration:5"}
+            schedules:
+              - {name: c, kind: constant, lr: 0.02}
+            seeds: [1]
+            """)
+        let a = FileManager.default.temporaryDirectory.appendingPathComponent("topiary-late-\(UUID().uuidString)").path
+        let b = a + "-b"
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        try Runner(spec: spec, directory: a).run(resume: false)
+        let stopped = Runner(spec: spec, directory: b)
+        stopped.stopAfterCycles = 2
+        #expect(throws: RunError.self) { try stopped.run(resume: false) }
+        try Runner(spec: spec, directory: b).run(resume: true)
+        func strip(_ rs: [CycleRecord]) -> [CycleRecord] { rs.map { var r = $0; r.seconds = 0; return r } }
+        #expect(strip(try RunStore(directory: a).allRecords(spec: spec)) == strip(try RunStore(directory: b).allRecords(spec: spec)))
+    }
+}
