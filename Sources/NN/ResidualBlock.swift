@@ -17,20 +17,20 @@ public final class ResidualBlock: Layer {
     public let inChannels: Int, outChannels: Int, stride: Int
 
     public init(_ inChannels: Int, _ outChannels: Int, stride: Int = 1, name: String = "block",
-                workspace: ConvWorkspace? = nil, rng: inout RNG) {
+                initializer: Initializer = .heNormal, workspace: ConvWorkspace? = nil, rng: inout RNG) {
         let ws = workspace ?? ConvWorkspace()
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.stride = stride
         conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false,
-                       name: "\(name).conv1", workspace: ws, rng: &rng)
+                       name: "\(name).conv1", initializer: initializer, workspace: ws, rng: &rng)
         bn1 = BatchNorm2d(outChannels, name: "\(name).bn1")
         conv2 = Conv2d(outChannels, outChannels, kernel: 3, padding: 1, bias: false,
-                       name: "\(name).conv2", workspace: ws, rng: &rng)
+                       name: "\(name).conv2", initializer: initializer, workspace: ws, rng: &rng)
         bn2 = BatchNorm2d(outChannels, name: "\(name).bn2")
         if stride != 1 || inChannels != outChannels {
             projection = (Conv2d(inChannels, outChannels, kernel: 1, stride: stride, bias: false,
-                                 name: "\(name).shortcut.conv", workspace: ws, rng: &rng),
+                                 name: "\(name).shortcut.conv", initializer: initializer, workspace: ws, rng: &rng),
                           BatchNorm2d(outChannels, name: "\(name).shortcut.bn"))
         } else {
             projection = nil
