@@ -88,6 +88,35 @@ func naiveConv(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: Int, padding: In
         }
     }
 
+    /// Several workers (each its own sample range, buffers and weight-gradient partial) give
+    /// what one does. Sets the global thread count briefly; other tests only run slower meanwhile.
+    @Test func parallelWorkersMatchOneWorker() {
+        var rng = RNG(seed: 22)
+        let x = randomTensor([9, 8, 16, 16], &rng), dy = randomTensor([9, 6, 16, 16], &rng)
+        for maxColumns in [1, 1 << 16] {
+            var results: [[Float]] = []
+            for threads in [1, 2] {
+                var weightRNG = RNG(seed: 23)
+                let conv = Conv2d(8, 6, kernel: 3, padding: 1, workspace: ConvWorkspace(maxColumnFloats: maxColumns), rng: &weightRNG)
+                for i in 0..<6 { conv.bias!.value[i] = Float(i) * 0.1 }
+                let saved = Parallel.threads
+                Parallel.threads = threads
+                let y = conv.forward(x, training: true).array
+                conv.weight.grad.zero(); conv.bias!.grad.zero()
+                let dx = conv.backward(dy).array
+                Parallel.threads = saved
+                if threads == 1 {
+                    let ref = naiveConv(x, conv.weight.value, bias: conv.bias!.value, stride: 1, padding: 1, groups: 1)
+                    expectClose(y, ref.values, rel: 1e-4, abs: 1e-5, "forward")
+                }
+                results.append(y + dx + conv.weight.grad.array + conv.bias!.grad.array)
+            }
+            // Weight gradients sum 2304 products in a different order per split: abs 1e-4
+            // covers the rounding of entries that nearly cancel.
+            expectClose(results[1], results[0].map(Double.init), rel: 1e-4, abs: 1e-4, "2 workers vs 1, chunk bound \(maxColumns)")
+        }
+    }
+
     @Test func weightGradientAccumulatesAndInputGradientCanBeSkipped() {
         var rng = RNG(seed: 13)
         let conv = Conv2d(2, 3, kernel: 3, padding: 1, rng: &rng)
