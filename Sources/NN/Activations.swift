@@ -17,7 +17,12 @@ public final class ReLU: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         gradInput.resize(dy.shape)
         let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-        for i in 0..<n { dp[i] = yp[i] > 0 ? gp[i] : 0 }
+        // Load unconditionally: `y > 0 ? g[i] : 0` compiled to a branch per element (the
+        // load was conditional), which mispredicts on random signs; a select vectorises.
+        for i in 0..<n {
+            let g = gp[i]
+            dp[i] = yp[i] > 0 ? g : 0
+        }
         return gradInput
     }
 }

@@ -24,6 +24,16 @@ public enum Ops {
         return s
     }
 
+    /// sum((x[i] - mean)^2): the second pass of a two-pass variance.
+    @inlinable public static func sumSquaredDeviations(_ n: Int, _ x: UnsafePointer<Float>, mean: Float) -> Float {
+        var s: Float = 0
+        for i in 0..<n {
+            let d = x[i] - mean
+            s = Relaxed.multiplyAdd(d, d, s)
+        }
+        return s
+    }
+
     /// Adds `bias[j]` to every row of the row-major `rows x cols` matrix.
     @inlinable public static func addRowVector(_ rows: Int, _ cols: Int, _ bias: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {

@@ -1,0 +1,137 @@
+import Tensor
+
+/// Batch normalisation of `[N, C, H, W]` inputs per channel over N, H and W, as PyTorch's
+/// `BatchNorm2d`: training normalises with the batch mean and biased variance and moves the
+/// running statistics (momentum 0.1) towards the batch mean and *unbiased* variance;
+/// evaluation normalises with the running statistics.
+///
+/// Channels are independent, so both passes split over channels; within a channel each
+/// sample's H*W plane is contiguous and the reductions over it vectorise.
+public final class BatchNorm2d: Layer {
+    public let channels: Int
+    public let eps: Float
+    public let momentum: Float
+    public let gamma: Parameter
+    public let beta: Parameter
+    /// Not trained, but part of the model's state (checkpoints must save them).
+    public let runningMean: Tensor
+    public let runningVar: Tensor
+
+    private let output = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+    /// Normalised input of the last forward pass, kept for backward.
+    private let xHat = Tensor(shape: [0])
+    private let invStd: Tensor
+    private var lastTraining = false
+
+    public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, name: String = "bn") {
+        self.channels = channels
+        self.eps = eps
+        self.momentum = momentum
+        gamma = Parameter(name: "\(name).weight", shape: [channels], prunable: false, kind: "norm")
+        beta = Parameter(name: "\(name).bias", shape: [channels], prunable: false, kind: "norm")
+        gamma.value.fill(1)
+        runningMean = Tensor(shape: [channels])
+        runningVar = Tensor(shape: [channels], repeating: 1)
+        invStd = Tensor(shape: [channels])
+    }
+
+    public var parameters: [Parameter] { [gamma, beta] }
+    public var summary: String { "BatchNorm2d(\(channels))" }
+
+    /// Channels per parallel chunk: enough planes that a dispatch pays for itself.
+    private func minimumChannels(_ perChannel: Int) -> Int { Swift.max(1, Parallel.minimumWork / Swift.max(1, perChannel)) }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let c = channels
+        precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)) needs [N, \(c), H, W], got \(x.shape)")
+        let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
+        lastTraining = training
+        output.resize(x.shape)
+        xHat.resize(x.shape)
+        if training {
+            // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
+            precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
+        }
+        let xp = SendablePointer(x.data), hp = SendablePointer(xHat.data), yp = SendablePointer(output.data)
+        let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
+        let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
+        let mom = momentum, eps = eps
+        Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
+            for ch in lo..<hi {
+                let mean: Float, inv: Float
+                if training {
+                    // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
+                    // cancellation; per-plane Float sums are combined in Double.
+                    var s: Double = 0
+                    for i in 0..<n { s += Double(Ops.sum(area, xp.p + (i * c + ch) * area)) }
+                    mean = Float(s / Double(m))
+                    var q: Double = 0
+                    for i in 0..<n {
+                        q += Double(Ops.sumSquaredDeviations(area, xp.p + (i * c + ch) * area, mean: mean))
+                    }
+                    let variance = Float(q / Double(m))
+                    rm.p[ch] = (1 - mom) * rm.p[ch] + mom * mean
+                    rv.p[ch] = (1 - mom) * rv.p[ch] + mom * variance * (Float(m) / Float(m - 1))
+                    inv = 1 / (variance + eps).squareRoot()
+                } else {
+                    mean = rm.p[ch]
+                    inv = 1 / (rv.p[ch] + eps).squareRoot()
+                }
+                sp.p[ch] = inv
+                let scale = g.p[ch], shift = b.p[ch]
+                for i in 0..<n {
+                    let o = (i * c + ch) * area
+                    let src = xp.p + o, h = hp.p + o, y = yp.p + o
+                    for j in 0..<area {
+                        let v = (src[j] - mean) * inv
+                        h[j] = v
+                        y[j] = scale * v + shift
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let c = channels
+        precondition(dy.count == xHat.count, "BatchNorm2d.backward: gradient \(dy.shape) for output \(xHat.shape)")
+        let n = xHat.shape[0], area = xHat.shape[2] * xHat.shape[3], m = n * area
+        gradInput.resize(xHat.shape)
+        let gp = SendablePointer(dy.data), hp = SendablePointer(xHat.data), dx = SendablePointer(gradInput.data)
+        let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data)
+        let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
+        let training = lastTraining
+        Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
+            for ch in lo..<hi {
+                var sDy: Double = 0, sDyH: Double = 0
+                for i in 0..<n {
+                    let o = (i * c + ch) * area
+                    sDy += Double(Ops.sum(area, gp.p + o))
+                    sDyH += Double(Ops.dot(area, gp.p + o, hp.p + o))
+                }
+                dGamma.p[ch] += Float(sDyH)
+                dBeta.p[ch] += Float(sDy)
+                let k = g.p[ch] * sp.p[ch]
+                if training {
+                    // The batch statistics depend on every value of the channel, hence the
+                    // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
+                    let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
+                    for i in 0..<n {
+                        let o = (i * c + ch) * area
+                        let gr = gp.p + o, h = hp.p + o, d = dx.p + o
+                        for j in 0..<area { d[j] = k * (gr[j] - meanDy - h[j] * meanDyH) }
+                    }
+                } else {
+                    for i in 0..<n {
+                        let o = (i * c + ch) * area
+                        let gr = gp.p + o, d = dx.p + o
+                        for j in 0..<area { d[j] = k * gr[j] }
+                    }
+                }
+            }
+        }
+        return gradInput
+    }
+}

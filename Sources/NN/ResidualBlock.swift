@@ -1,0 +1,87 @@
+import Tensor
+
+/// ResNet's basic block (He et al. 2016): conv3x3-BN-ReLU-conv3x3-BN added to a shortcut,
+/// then ReLU. The shortcut is the identity when shapes agree, otherwise a 1x1 convolution
+/// with the block's stride followed by BN (the "option B" projection).
+///
+/// Backward sends the gradient after the final ReLU down both paths and sums what arrives
+/// at the input.
+public final class ResidualBlock: Layer {
+    public let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU()
+    public let conv2: Conv2d, bn2: BatchNorm2d
+    /// nil for the identity shortcut.
+    public let projection: (conv: Conv2d, bn: BatchNorm2d)?
+    private let relu2 = ReLU()
+    private let sum = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+    public let inChannels: Int, outChannels: Int, stride: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, stride: Int = 1, name: String = "block",
+                initializer: Initializer = .heNormal, workspace: ConvWorkspace? = nil, rng: inout RNG) {
+        let ws = workspace ?? ConvWorkspace()
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.stride = stride
+        conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false,
+                       name: "\(name).conv1", initializer: initializer, workspace: ws, rng: &rng)
+        bn1 = BatchNorm2d(outChannels, name: "\(name).bn1")
+        conv2 = Conv2d(outChannels, outChannels, kernel: 3, padding: 1, bias: false,
+                       name: "\(name).conv2", initializer: initializer, workspace: ws, rng: &rng)
+        bn2 = BatchNorm2d(outChannels, name: "\(name).bn2")
+        if stride != 1 || inChannels != outChannels {
+            projection = (Conv2d(inChannels, outChannels, kernel: 1, stride: stride, bias: false,
+                                 name: "\(name).shortcut.conv", initializer: initializer, workspace: ws, rng: &rng),
+                          BatchNorm2d(outChannels, name: "\(name).shortcut.bn"))
+        } else {
+            projection = nil
+        }
+    }
+
+    public var parameters: [Parameter] {
+        var p = conv1.parameters + bn1.parameters + conv2.parameters + bn2.parameters
+        if let (c, b) = projection { p += c.parameters + b.parameters }
+        return p
+    }
+
+    public var summary: String {
+        "ResidualBlock(\(inChannels)→\(outChannels)\(stride != 1 ? ", stride \(stride)" : "")\(projection != nil ? ", projection" : ""))"
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        var h = conv1.forward(x, training: training)
+        h = bn1.forward(h, training: training)
+        h = relu1.forward(h, training: training)
+        h = conv2.forward(h, training: training)
+        h = bn2.forward(h, training: training)
+        let shortcut: Tensor
+        if let (c, b) = projection {
+            shortcut = b.forward(c.forward(x, training: training), training: training)
+        } else {
+            shortcut = x
+        }
+        precondition(shortcut.shape == h.shape, "\(summary): shortcut \(shortcut.shape) vs main path \(h.shape)")
+        sum.resize(h.shape)
+        let n = h.count, a = h.data, s = shortcut.data, o = sum.data
+        for i in 0..<n { o[i] = a[i] + s[i] }
+        return relu2.forward(sum, training: training)
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let g = relu2.backward(dy)
+        var d = bn2.backward(g)
+        d = conv2.backward(d)
+        d = relu1.backward(d)
+        d = bn1.backward(d)
+        let main = conv1.backward(d)
+        let side: Tensor
+        if let (c, b) = projection {
+            side = c.backward(b.backward(g))
+        } else {
+            side = g
+        }
+        gradInput.resize(main.shape)
+        let n = main.count, a = main.data, s = side.data, o = gradInput.data
+        for i in 0..<n { o[i] = a[i] + s[i] }
+        return gradInput
+    }
+}
