@@ -37,6 +37,7 @@ public final class BatchNorm2d: Layer {
     }
 
     public var parameters: [Parameter] { [gamma, beta] }
+    public var buffers: [Tensor] { [runningMean, runningVar] }
     public var summary: String { "BatchNorm2d(\(channels))" }
 
     /// Channels per parallel chunk: enough planes that a dispatch pays for itself.

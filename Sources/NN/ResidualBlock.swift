@@ -43,6 +43,8 @@ public final class ResidualBlock: Layer {
         return p
     }
 
+    public var buffers: [Tensor] { bn1.buffers + bn2.buffers + (projection?.1.buffers ?? []) }
+
     public var summary: String {
         "ResidualBlock(\(inChannels)→\(outChannels)\(stride != 1 ? ", stride \(stride)" : "")\(projection != nil ? ", projection" : ""))"
     }
