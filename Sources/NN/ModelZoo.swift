@@ -12,7 +12,7 @@ public enum ModelZoo {
 
     /// `initialize: false` leaves the convolutional models' weights at zero: tests that only
     /// count parameters or check shapes skip drawing ~15M normals, seconds in a debug build.
-    static func make(_ name: String, inputShape: [Int], classes: Int, seed: UInt64, initialize: Bool) throws -> Model {
+    public static func make(_ name: String, inputShape: [Int], classes: Int, seed: UInt64, initialize: Bool) throws -> Model {
         var rng = RNG(seed: seed, stream: "init")
         let features = inputShape.reduce(1, *)
         switch name {

@@ -28,11 +28,7 @@ struct Bench: ParsableCommand {
         guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
         guard steps > 0 else { throw CLIError("--steps must be positive, got \(steps)") }
         guard warmup >= 0 else { throw CLIError("--warmup must be non-negative, got \(warmup)") }
-        let parts = input.split(separator: "x", omittingEmptySubsequences: false)
-        let shape = parts.compactMap { Int($0) }
-        guard !shape.isEmpty, shape.count == parts.count, shape.allSatisfy({ $0 > 0 }) else {
-            throw CLIError("--input must look like 1x28x28, got '\(input)'")
-        }
+        let shape = try parseShape(input)
         try compute.apply()
         let net = try ModelZoo.make(model, inputShape: shape, classes: classes, seed: 1)
         let opt = SGD(momentum: 0.9, weightDecay: 1e-4)
