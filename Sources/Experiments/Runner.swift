@@ -193,7 +193,7 @@ public final class Runner {
             startState?.restore(model)
             let schedule = try plan.schedule(cycle: m, peak: peak)
             let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
-                                  seed: seed, stream: "batches.cycle\(m)")
+                                  seed: seed, stream: "batches.cycle\(m)", augment: spec.data.augment)
             var snapshotError: Error?
             let result = trainer.train(iterations: iterations, evalEvery: spec.training.evalEvery, lr: { t in
                 if t == captureAt {

@@ -46,7 +46,7 @@ public final class TVPGDRunner {
                                                  validationFraction: spec.data.validationFraction, seed: seed)
                 let model = try makeModel(splits: splits, seed: seed)
                 let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
-                                      seed: seed, stream: "batches.dense")
+                                      seed: seed, stream: "batches.dense", augment: spec.data.augment)
                 _ = trainer.train(iterations: tv.denseIterations, evalEvery: max(1, tv.denseIterations), lr: { _ in Float(self.tv.lr) })
                 dense = (seed, splits, try WeightSnapshot(parameters: model.parameters))
             }
@@ -98,7 +98,7 @@ public final class TVPGDRunner {
         let weights = model.parameters.filter(\.prunable)
         let scope: PruningScope = tv.scope == "global" ? .global : .layerwise
         let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
-                              seed: seed, stream: "batches.tvpgd")
+                              seed: seed, stream: "batches.tvpgd", augment: spec.data.augment)
         var masks: [Tensor] = weights.map { Tensor(shape: $0.value.shape, repeating: 1) }
         var records: [TVPGDRecord] = []
         var firstCycleMasks: [Tensor]?

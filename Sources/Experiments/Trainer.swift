@@ -44,13 +44,15 @@ public final class Trainer {
     private let dLogits = Tensor(shape: [0])
 
     /// `stream` names the batch order's random stream (the runner uses one per cycle).
+    /// `augment` applies random crops (4-pixel padding) and flips to training batches.
     public init(model: Model, optimizer: any Optimizer, splits: Splits, batchSize: Int, seed: UInt64,
-                stream: String = "batches", evalBatchSize: Int = 1000) {
+                stream: String = "batches", augment: Bool = false, evalBatchSize: Int = 1000) {
         self.model = model
         self.optimizer = optimizer
         self.splits = splits
         self.evalBatchSize = evalBatchSize
         batcher = Batcher(splits.train, batchSize: batchSize, shuffle: true, rng: RNG(seed: seed, stream: stream))
+        if augment { batcher.transform = CropAndFlip(sampleShape: splits.train.sampleShape).transform() }
     }
 
     /// One forward/backward/update on the next batch; returns the batch loss.

@@ -35,6 +35,8 @@ struct Train: ParsableCommand {
     var seed: UInt64 = 1
     @OptionGroup var optimizer: OptimizerOptions
     @OptionGroup var compute: ComputeOptions
+    @Flag(help: "Augment training batches with random crops (4-pixel padding) and horizontal flips.")
+    var augment = false
     @Flag(help: "End with one JSON object on the last line of stdout.")
     var json = false
 
@@ -50,7 +52,7 @@ struct Train: ParsableCommand {
         let opt = try optimizer.make()
         let splits = try data.load(seed: seed)
         let net = try ModelZoo.make(model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
-        let trainer = Trainer(model: net, optimizer: opt, splits: splits, batchSize: batchSize, seed: seed)
+        let trainer = Trainer(model: net, optimizer: opt, splits: splits, batchSize: batchSize, seed: seed, augment: augment)
         let perEpoch = trainer.batcher.batchesPerEpoch
         let iterations = epochs * perEpoch
         log("train \(model) on \(splits.summary): \(epochs) epochs x \(perEpoch) iterations, batch \(batchSize), \(optimizer.optimizer) lr \(lr) (\(schedule))")
