@@ -236,6 +236,17 @@ public final class Runner {
     /// Scores and removes `p` of the remaining prunable weights (SPEC §1 step 1–2).
     private func prune(model: Model, splits: Splits, seed: UInt64, cycle m: Int) throws {
         let p = spec.pruning
+        // Structured (SPEC §2): whole output filters of conv layers, whole neurons of linear ones.
+        switch p.criterion {
+        case "l1-filter":
+            try pruneFilters(parameters: model.parameters, criterion: .l1Norm, rate: p.rate, selection: selection)
+            return
+        case "random-filter":
+            try pruneFilters(parameters: model.parameters, criterion: .random(seed: seed &* 1_000_003 &+ UInt64(m)),
+                             rate: p.rate, selection: selection)
+            return
+        default: break
+        }
         let scope: PruningScope = p.scope == "layerwise" ? .layerwise : .global
         let criterion: PruningCriterion
         switch p.criterion {

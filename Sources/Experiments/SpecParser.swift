@@ -133,7 +133,7 @@ public enum SpecParser {
 
     static func pruning(_ n: SpecNode) throws -> ExperimentSpec.PruningSpec {
         var p = ExperimentSpec.PruningSpec()
-        let criteria = ["magnitude", "gradient", "random", "lamp", "lookahead", "imp"]
+        let criteria = ["magnitude", "gradient", "random", "lamp", "lookahead", "imp", "l1-filter", "random-filter"]
         if let v = n.child("criterion") {
             p.criterion = try v.string()
             guard criteria.contains(p.criterion) else { throw v.error("unknown criterion '\(p.criterion)' (known: \(criteria.joined(separator: ", ")))") }
@@ -145,8 +145,8 @@ public enum SpecParser {
         if p.criterion == "lamp" || p.criterion == "imp", p.scope != "global" {
             throw (n.child("scope") ?? n).error("\(p.criterion) ranks globally; use scope: global")
         }
-        if p.criterion == "lookahead", p.scope != "layerwise" {
-            throw (n.child("scope") ?? n).error("lookahead ranks per layer; use scope: layerwise")
+        if p.criterion == "lookahead" || p.criterion.hasSuffix("-filter"), p.scope != "layerwise" {
+            throw (n.child("scope") ?? n).error("\(p.criterion) ranks per layer; use scope: layerwise")
         }
         if let v = n.child("rate") {
             p.rate = try v.double()
