@@ -116,4 +116,13 @@ public struct ScheduleSpec: Codable, Equatable, Sendable {
 
     public static let kinds = ["constant", "linear", "cyclical", "warmup", "cosine", "one-cycle", "slr",
                                "scyc", "oracle", "table", "finetune", "lr-rewind"]
+
+    /// The YAML keys each kind takes (besides name and kind); `lr` and `peak` are synonyms.
+    public static let parameters: [String: Set<String>] = [
+        "constant": ["lr", "peak"], "linear": ["lr", "peak", "decay"],
+        "cyclical": ["lr", "peak", "min_lr", "half_period"], "warmup": ["lr", "peak", "warmup", "drops"],
+        "cosine": ["lr", "peak", "warmup"], "one-cycle": ["lr", "peak", "min_lr"], "slr": ["lr", "peak", "min_lr"],
+        "scyc": ["epsilon", "delta", "q", "beta", "warmup", "drops"], "oracle": ["grid", "warmup", "drops"],
+        "table": ["peaks", "warmup", "drops"], "finetune": [], "lr-rewind": [],
+    ]
 }

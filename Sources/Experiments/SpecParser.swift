@@ -249,6 +249,16 @@ public enum SpecParser {
             throw kindNode.error("unknown schedule kind '\(kind)' (known: \(ScheduleSpec.kinds.joined(separator: ", ")))")
         }
         var s = ScheduleSpec(name: named ? try n.required("name").string() : "dense", kind: kind)
+        // A parameter the kind does not use is a mistake (a typo or the wrong kind), not a no-op.
+        if let mapping = n.node.mapping, let allowed = ScheduleSpec.parameters[kind] {
+            for (k, v) in mapping {
+                let key = k.string ?? "?"
+                guard key == "name" || key == "kind" || allowed.contains(key) else {
+                    throw SpecError(file: n.file, line: v.mark?.line ?? n.line, key: "\(n.path).\(key)",
+                                    message: "not a parameter of kind \(kind) (it takes: \(allowed.sorted().joined(separator: ", ")))")
+                }
+            }
+        }
         s.lr = try n.optional("lr") { try $0.double() }
         s.peak = try n.optional("peak") { try $0.double() }
         s.minLR = try n.optional("min_lr") { try $0.double() }

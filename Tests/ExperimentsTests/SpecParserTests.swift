@@ -92,6 +92,12 @@ struct SpecParserTests {
         #expect(error(replacing("name: fmnist-mlp-schedules", "name: a/b"))?.key == "name")
     }
 
+    @Test func parametersOfAnotherKindAreRejected() {
+        let e = error(replacing("- {name: constant, kind: constant, lr: 0.05}", "- {name: constant, kind: constant, lr: 0.05, drops: [10]}"))
+        #expect(e?.key == "schedules[0].drops")
+        #expect(e?.message.hasPrefix("not a parameter of kind constant") == true)
+    }
+
     @Test func finetuneNeedsADenseSchedule() {
         let e = error(replacing("- {name: constant, kind: constant, lr: 0.05}", "- {name: ft, kind: finetune}"))
         #expect(e?.message.contains("dense_schedule") == true)
