@@ -10,7 +10,7 @@ import sys
 
 def run(cmd):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()
-    return json.loads(out[-1])["ms_per_step"]
+    return json.loads(out[-1])
 
 
 def main():
@@ -24,17 +24,22 @@ def main():
     rows = []
     for case in a.case:
         model, batch, shape, steps = case.split(":")
-        common = ["--model", model, "--batch-size", batch, "--input", shape, "--steps", steps, "--threads", str(a.threads)]
+        common = ["--model", model, "--batch-size", batch, "--input", shape, "--steps", steps, "--threads", str(a.threads),
+                  "--warmup", str(max(2, int(steps) // 10))]
         ours, theirs = [], []
         for _ in range(a.rounds):
             ours.append(run([a.topiary, "bench", *common, "--json"]))
             theirs.append(run([a.python, __file__.replace("compare.py", "pytorch_bench.py"), *common]))
-        o, t = statistics.median(ours), statistics.median(theirs)
-        rows.append((model, batch, shape, o, t, o / t))
-    print(f"| model | batch | input | topiary ms/step | pytorch ms/step | ratio |")
-    print(f"|---|---|---|---|---|---|")
-    for m, b, s, o, t, r in rows:
-        print(f"| {m} | {b} | {s} | {o:.3f} | {t:.3f} | {r:.2f} |")
+        o = statistics.median(r["ms_per_step"] for r in ours)
+        t = statistics.median(r["ms_per_step"] for r in theirs)
+        om, tm = max(r["peak_rss_mb"] for r in ours), max(r["peak_rss_mb"] for r in theirs)
+        rows.append((model, batch, shape, o, t, o / t, om, tm))
+        print(f"{case}: topiary {o:.3f} ms, pytorch {t:.3f} ms", file=sys.stderr, flush=True)
+    print(f"threads: {a.threads}, rounds: {a.rounds} (medians; peak memory is the largest resident set)")
+    print("| model | batch | input | topiary ms/step | pytorch ms/step | ratio | topiary MB | pytorch MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for m, b, s, o, t, r, om, tm in rows:
+        print(f"| {m} | {b} | {s} | {o:.3f} | {t:.3f} | {r:.2f} | {om:.0f} | {tm:.0f} |")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 swift build -c release --product topiary >/dev/null
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=("mlp:64:1x28x28:1000" "mlp:128:1x28x28:500")
+[ ${#cases[@]} -gt 0 ] || cases=("mlp:64:1x28x28:1000" "mlp:128:1x28x28:500" "resnet20:128:3x32x32:10" "vgg16:128:3x32x32:3")
 "$VENV/bin/python" Benchmarks/compare.py --topiary .build/release/topiary --python "$VENV/bin/python" \
   --threads "$THREADS" --rounds "$ROUNDS" "${cases[@]}"

@@ -50,12 +50,20 @@ struct Bench: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let ms = seconds * 1000 / Double(steps)
         let sps = Double(steps * batchSize) / seconds
+        let peakMB = peakResidentMegabytes()
         if json {
             try printJSON(["model": model, "batch_size": batchSize, "steps": steps, "threads": Parallel.threads,
-                           "ms_per_step": ms, "samples_per_second": sps] as [String: Any])
+                           "ms_per_step": ms, "samples_per_second": sps, "peak_rss_mb": peakMB] as [String: Any])
         } else {
-            print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s (%d steps, %d threads)",
-                         model, batchSize, ms, sps, steps, Parallel.threads))
+            print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads)",
+                         model, batchSize, ms, sps, peakMB, steps, Parallel.threads))
         }
     }
+}
+
+/// The process's peak resident set size (Linux reports ru_maxrss in KiB).
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1024
 }
