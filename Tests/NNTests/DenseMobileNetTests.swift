@@ -274,6 +274,8 @@ func channels(_ t: Tensor, _ from: Int, _ count: Int) -> Tensor {
         #expect(blocks.filter(\.hasResidual).count == 10)
         #expect(blocks.filter { $0.expand == nil }.count == 1)
         #expect(blocks.allSatisfy { $0.depthwise.groups == $0.depthwise.inChannels })
+        // 9 weights per hidden channel: 9 * (32 + 96 + 2 * 144 + 3 * 192 + 4 * 384 + 3 * 576 + 3 * 960).
+        #expect(blocks.reduce(0) { $0 + $1.depthwise.weight.count } == 64_224)
         // Stem, 16 expand + 17 depthwise + 17 project convs, the 1x1 to 1280: 52 convs, 52 BNs.
         #expect(model.parameters.filter { $0.kind == "conv" }.count == 52)
         #expect(model.buffers.count == 2 * 52)
