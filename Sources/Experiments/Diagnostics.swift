@@ -138,5 +138,5 @@ public enum Diagnostics {
         }
     }
 
-    static func isActivation(_ layer: any Layer) -> Bool { layer is ReLU || layer is GELU }
+    static func isActivation(_ layer: any Layer) -> Bool { layer is ReLU || layer is ReLU6 || layer is GELU }
 }

@@ -26,3 +26,31 @@ public final class ReLU: Layer {
         return gradInput
     }
 }
+
+/// min(max(0, x), 6), MobileNetV2's activation (Sandler et al. 2018); the gradient is zero
+/// outside (0, 6), at both kinks as PyTorch's `hardtanh` backward has it.
+public final class ReLU6: Layer {
+    private let output = Tensor(shape: [0])
+    private let gradInput = Tensor(shape: [0])
+    public init() {}
+    public var summary: String { "ReLU6" }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        output.resize(x.shape)
+        let n = x.count, xp = x.data, yp = output.data
+        for i in 0..<n { yp[i] = Swift.min(Swift.max(xp[i], 0), 6) }
+        return output
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
+        gradInput.resize(dy.shape)
+        let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
+        // As in ReLU: load unconditionally so the select vectorises.
+        for i in 0..<n {
+            let g = gp[i], y = yp[i]
+            dp[i] = y > 0 && y < 6 ? g : 0
+        }
+        return gradInput
+    }
+}

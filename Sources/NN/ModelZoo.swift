@@ -3,7 +3,7 @@ import Tensor
 /// The named architectures the CLI and experiment specs refer to.
 public enum ModelZoo {
     public static let names = ["mlp", "lenet300", "lenet5", "convnet", "vgg11", "vgg16", "vgg19",
-                               "resnet20", "resnet56", "resnet110"]
+                               "resnet20", "resnet56", "resnet110", "densenet40", "mobilenetv2"]
 
     /// Builds `name` for samples of `inputShape` and `classes` outputs, initialised from `seed`.
     public static func make(_ name: String, inputShape: [Int], classes: Int, seed: UInt64) throws -> Model {
@@ -24,7 +24,8 @@ public enum ModelZoo {
             // LeNet-300-100.
             return Model(name: name, network: mlp(features, hidden: [300, 100], classes, rng: &rng),
                          inputShape: inputShape, classes: classes)
-        case "lenet5", "convnet", "vgg11", "vgg16", "vgg19", "resnet20", "resnet56", "resnet110":
+        case "lenet5", "convnet", "vgg11", "vgg16", "vgg19", "resnet20", "resnet56", "resnet110",
+             "densenet40", "mobilenetv2":
             guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
                 throw ModelError.incompatibleInput(model: name, shape: inputShape, reason: "needs [channels, height, width]")
             }
@@ -38,6 +39,8 @@ public enum ModelZoo {
             case "vgg19": try vgg(&b, Self.vggConfigs[19]!, classes)
             case "resnet20": try resnet(&b, depth: 20, classes)
             case "resnet56": try resnet(&b, depth: 56, classes)
+            case "densenet40": try densenet(&b, depth: 40, growth: 12, classes)
+            case "mobilenetv2": try mobilenetv2(&b, classes)
             default: try resnet(&b, depth: 110, classes)
             }
             return Model(name: name, network: Sequential(b.layers), inputShape: inputShape, classes: classes)

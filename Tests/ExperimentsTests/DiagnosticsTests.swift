@@ -92,6 +92,11 @@ struct HistogramTests {
         #expect(d.samples == 2 && d.batches == 1)
     }
 
+    @Test func everyActivationCountsAsAHiddenLayer() {
+        #expect(Diagnostics.isActivation(ReLU()) && Diagnostics.isActivation(ReLU6()) && Diagnostics.isActivation(GELU()))
+        #expect(!Diagnostics.isActivation(BatchNorm2d(2)))
+    }
+
     @Test func twoGradientAccountingsOnAMaskedParameter() {
         let p = Parameter(name: "w", shape: [2, 3], prunable: true, kind: "linear")
         p.setMask(Tensor(shape: [2, 3], values: [1, 0, 1, 0, 1, 1]))

@@ -5,7 +5,8 @@ import Tensor
 /// The convolutional entries of ModelZoo: parameter counts against the published
 /// architectures, and output shapes for CIFAR (3x32x32) and Fashion-MNIST (1x28x28) input.
 @Suite struct ConvModelTests {
-    static let convModels = ["lenet5", "convnet", "vgg11", "vgg16", "vgg19", "resnet20", "resnet56", "resnet110"]
+    static let convModels = ["lenet5", "convnet", "vgg11", "vgg16", "vgg19", "resnet20", "resnet56", "resnet110",
+                             "densenet40", "mobilenetv2"]
 
     @Test func everyModelIsListed() {
         for name in Self.convModels { #expect(ModelZoo.names.contains(name)) }
@@ -23,6 +24,8 @@ import Tensor
         ("resnet20", 272_474),
         ("resnet56", 855_770),
         ("resnet110", 1_730_714),  // 272,474 + 15 blocks of 97,216
+        ("densenet40", 1_019_722),  // growth 12, no bottleneck: composed in DenseNetAndMobileNetModelTests
+        ("mobilenetv2", 2_236_682),  // torchvision's count for 10 classes; kuangliu's shortcuts make 2,296,922
     ])
     func parameterCount(_ name: String, _ expected: Int) throws {
         let model = try ModelZoo.make(name, inputShape: [3, 32, 32], classes: 10, seed: 1, initialize: false)

@@ -24,6 +24,26 @@ import Tensor
         #expect(e.worst < tolerance, "\(e.errors)")
     }
 
+    @Test func relu6AwayFromTheKinks() {
+        var rng = RNG(seed: 11)
+        let x = randomTensor([4, 8], &rng, scale: 4)
+        // Keep central differences off both kinks (0 and 6); values past 6 check the flat top.
+        for i in 0..<x.count {
+            for k: Float in [0, 6] where abs(x[i] - k) < 0.1 { x[i] = k + (x[i] < k ? -0.1 : 0.1) }
+        }
+        #expect(x.array.contains { $0 > 6 } && x.array.contains { $0 > 0 && $0 < 6 } && x.array.contains { $0 < 0 })
+        let e = gradientErrors(of: ReLU6(), input: x)
+        #expect(e.worst < tolerance, "\(e.errors)")
+    }
+
+    @Test func relu6ValuesAndGradientAtTheKinks() {
+        let layer = ReLU6()
+        let x = Tensor(shape: [1, 6], values: [-1, 0, 3, 6, 7, .infinity])
+        #expect(layer.forward(x, training: true).array == [0, 0, 3, 6, 6, 6])
+        // PyTorch's hardtanh backward: zero at both kinks and outside.
+        #expect(layer.backward(Tensor(shape: [1, 6], values: [1, 1, 1, 1, 1, 1])).array == [0, 0, 1, 0, 0, 0])
+    }
+
     @Test func gelu() {
         var rng = RNG(seed: 3)
         let e = gradientErrors(of: GELU(), input: randomTensor([4, 6], &rng, scale: 2))
