@@ -22,7 +22,16 @@ public final class ConvWorkspace: @unchecked Sendable {
     /// wider GEMM.
     public var maxColumnFloats: Int
 
-    public init(maxColumnFloats: Int = 1 << 16) { self.maxColumnFloats = maxColumnFloats }
+    /// Lower bound on a chunk's GEMM width (samples x output pixels), which overrides
+    /// `maxColumnFloats`: on small maps a one-sample GEMM re-reads the whole weight matrix for a
+    /// few columns. VGG-16 (batch 128, 2x2..4x4 maps at 512 channels): 1 → 5.4 s/step, 256 →
+    /// 4.3 s, 1024 → 4.8 s; ResNet-20 unchanged.
+    public var minimumGEMMColumns: Int
+
+    public init(maxColumnFloats: Int = 1 << 16, minimumGEMMColumns: Int = 256) {
+        self.maxColumnFloats = maxColumnFloats
+        self.minimumGEMMColumns = minimumGEMMColumns
+    }
 
     /// Makes `workers` sets of buffers exist (sizes are set by their users).
     func reserve(workers: Int) {
@@ -106,7 +115,9 @@ public final class Conv2d: InputGradientSkippable {
 
     /// Samples per chunk so that a worker's column matrix stays within the workspace's bound.
     private func chunkSize(_ g: ConvGeometry, batch: Int) -> Int {
-        Swift.max(1, Swift.min(batch, workspace.maxColumnFloats / Swift.max(1, g.columnRows * g.outputArea)))
+        let bound = workspace.maxColumnFloats / Swift.max(1, g.columnRows * g.outputArea)
+        let wide = (workspace.minimumGEMMColumns + g.outputArea - 1) / g.outputArea
+        return Swift.max(1, Swift.min(batch, Swift.max(bound, wide)))
     }
 
     /// Workers for `n` samples and `work` column entries in all, with their buffers reserved.

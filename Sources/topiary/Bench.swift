@@ -23,6 +23,8 @@ struct Bench: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Print one JSON object with ms_per_step and samples_per_second.")
     var json = false
+    @Flag(help: "Also print where a step's time goes, per kind of layer (forward and backward).")
+    var profile = false
 
     func run() throws {
         guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
@@ -37,14 +39,16 @@ struct Bench: ParsableCommand {
         for i in 0..<x.count { x[i] = rng.normal() }
         let labels = (0..<batchSize).map { _ in Int32(rng.below(classes)) }
         let dLogits = Tensor(shape: [0])
+        var profiler = profile ? LayerProfiler(net.network.layers) : nil
         func step() {
             net.zeroGradients()
-            let out = net.forward(x, training: true)
+            let out = profiler?.forward(x) ?? net.forward(x, training: true)
             labels.withUnsafeBufferPointer { _ = SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: dLogits) }
-            net.backward(dLogits)
+            if profiler != nil { profiler!.backward(dLogits) } else { net.backward(dLogits) }
             opt.step(net.parameters, lr: 0.01)
         }
         for _ in 0..<warmup { step() }
+        profiler?.reset()
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { step() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -58,12 +62,13 @@ struct Bench: ParsableCommand {
             print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads)",
                          model, batchSize, ms, sps, peakMB, steps, Parallel.threads))
         }
+        if let profiler { print(profiler.table(steps: steps)) }
     }
 }
 
 /// The process's peak resident set size (Linux reports ru_maxrss in KiB).
 func peakResidentMegabytes() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
 }
