@@ -248,14 +248,17 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
 }
 
 @Suite(.serialized) struct RunnerConvTests {
-    @Test(arguments: ["magnitude", "l1-filter"])
-    func convolutionalModelsPruneThroughTheRunner(criterion: String) throws {
+    /// Every criterion, unstructured and structured, on the ConvNet (conv and linear layers).
+    @Test(arguments: [("magnitude", "layerwise"), ("magnitude", "global"), ("gradient", "global"), ("random", "layerwise"),
+                      ("lamp", "global"), ("lookahead", "layerwise"), ("imp", "global"), ("l1-filter", "layerwise"),
+                      ("random-filter", "layerwise")])
+    func convolutionalModelsPruneThroughTheRunner(criterion: String, scope: String) throws {
         let spec = try SpecParser.parse("""
             name: conv
             data: {dataset: synthetic, augment: true}
-            model: lenet5
+            model: convnet
             training: {batch_size: 32, iterations_per_cycle: 4, eval_every: 4}
-            pruning: {criterion: \(criterion), scope: layerwise, rate: 0.5, cycles: 1}
+            pruning: {criterion: \(criterion), scope: \(scope), rate: 0.5, cycles: 1}
             schedules:
               - {name: c, kind: constant, lr: 0.01}
             seeds: [1]
@@ -268,13 +271,16 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
         #expect(recs.count == 2)
         #expect(abs(recs[1].measuredPercentRemaining - 50) < 1)
         let convLayers = recs[1].layers.filter { $0.key.hasPrefix("conv") }
-        #expect(!convLayers.isEmpty && convLayers.values.allSatisfy { abs($0 - 50) < 10 })
-        if criterion == "l1-filter" {
+        #expect(convLayers.count == 4)
+        if scope == "layerwise" {
+            #expect(convLayers.values.allSatisfy { abs($0 - 50) < 10 })
+        }
+        if criterion.hasSuffix("-filter") {
             // Whole output filters go: every filter's mask is all zeros or all ones.
             let ckpt = try Checkpoint.decode(try Data(contentsOf: store.checkpointURL(schedule: "c", seed: 1)), file: "ckpt")
             let conv = try #require(ckpt.tensors.first { $0.name.hasPrefix("conv") && $0.mask != nil })
             let mask = try #require(conv.mask)
-            let filters = 6, size = mask.count / filters
+            let filters = 32, size = mask.count / filters
             for f in 0..<filters {
                 let slice = mask[f * size ..< (f + 1) * size]
                 #expect(slice.allSatisfy { $0 == 0 } || slice.allSatisfy { $0 == 1 })
