@@ -1,3 +1,4 @@
+import Dispatch
 import Tensor
 
 #if canImport(Glibc)
@@ -16,7 +17,8 @@ import Darwin
 /// The per-(sample, head) products are strided CBLAS GEMMs straight on the fused `[N*T, 3 dim]`
 /// projection output and the `[N*T, dim]` context: no head is copied out. Forward keeps the
 /// attention probabilities `[N, heads, T, T]` for backward, which goes through the softmax
-/// exactly: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
+/// exactly: dS = P ⊙ (dP − rowsum(dP ⊙ P)). With `Parallel.threads > 1` the samples are split
+/// between workers (the heads' GEMMs are too small for OpenBLAS to thread them itself).
 public final class MultiHeadAttention: Layer {
     public let dim: Int, heads: Int
     public var headDim: Int { dim / heads }
@@ -48,24 +50,25 @@ public final class MultiHeadAttention: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == dim, "\(summary) needs [N, T, \(dim)], got \(x.shape)")
         inputShape = x.shape
-        let n = x.shape[0], t = x.shape[1], d = dim, dh = headDim, d3 = 3 * d
+        let n = x.shape[0], t = x.shape[1], d = dim, dh = headDim, d3 = 3 * d, heads = heads
         let scale = 1 / Float(dh).squareRoot()
         let qkvOut = qkv.forward(x, training: training)
         projected = qkvOut
-        let q = qkvOut.data
         probabilities.resize([n, heads, t, t])
         context.resize([n * t, d])
-        let pAll = probabilities.data, ctx = context.data
-        for s in 0..<n {
-            let qs = q + s * t * d3
-            for h in 0..<heads {
-                let p = pAll + (s * heads + h) * t * t
-                let qh = qs + h * dh, kh = qs + d + h * dh, vh = qs + 2 * d + h * dh
-                // S = Q Kᵀ / sqrt(dh), then a row softmax in place.
-                BLAS.gemm(transB: true, m: t, n: t, k: dh, alpha: scale, qh, lda: d3, kh, ldb: d3, p, ldc: t)
-                for i in 0..<t { Self.softmax(p + i * t, t) }
-                // This head's slice of the context: P V.
-                BLAS.gemm(m: t, n: dh, k: t, p, lda: t, vh, ldb: d3, ctx + s * t * d + h * dh, ldc: d)
+        let q = SendablePointer(qkvOut.data), pAll = SendablePointer(probabilities.data), ctx = SendablePointer(context.data)
+        Self.perSample(n, work: n * t * t * d) { _, lo, hi in
+            for s in lo..<hi {
+                let qs = q.p + s * t * d3
+                for h in 0..<heads {
+                    let p = pAll.p + (s * heads + h) * t * t
+                    let qh = qs + h * dh, kh = qs + d + h * dh, vh = qs + 2 * d + h * dh
+                    // S = Q Kᵀ / sqrt(dh), then a row softmax in place.
+                    BLAS.gemm(transB: true, m: t, n: t, k: dh, alpha: scale, qh, lda: d3, kh, ldb: d3, p, ldc: t)
+                    for i in 0..<t { Self.softmax(p + i * t, t) }
+                    // This head's slice of the context: P V.
+                    BLAS.gemm(m: t, n: dh, k: t, p, lda: t, vh, ldb: d3, ctx.p + s * t * d + h * dh, ldc: d)
+                }
             }
         }
         let y = projection.forward(context, training: training)
@@ -75,35 +78,57 @@ public final class MultiHeadAttention: Layer {
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let n = inputShape[0], t = inputShape[1], d = dim, dh = headDim, d3 = 3 * d
+        let n = inputShape[0], t = inputShape[1], d = dim, dh = headDim, d3 = 3 * d, heads = heads
         precondition(dy.count == n * t * d, "\(summary).backward: gradient \(dy.shape) for output \(inputShape)")
         let scale = 1 / Float(dh).squareRoot()
-        guard let q = projected?.data else { preconditionFailure("MultiHeadAttention.backward before forward") }
-        let dctx = projection.backward(dy).data
+        guard let projected else { preconditionFailure("MultiHeadAttention.backward before forward") }
+        let dctx = SendablePointer(projection.backward(dy).data)
         gradQKV.resize([n * t, d3])
-        gradScores.resize([t, t])
-        let pAll = probabilities.data, dq = gradQKV.data, ds = gradScores.data
-        for s in 0..<n {
-            let qs = q + s * t * d3, dqs = dq + s * t * d3, dcs = dctx + s * t * d
-            for h in 0..<heads {
-                let p = pAll + (s * heads + h) * t * t
-                let qh = qs + h * dh, kh = qs + d + h * dh, vh = qs + 2 * d + h * dh
-                let dch = dcs + h * dh
-                // dV = Pᵀ dC ; dP = dC Vᵀ
-                BLAS.gemm(transA: true, m: t, n: dh, k: t, p, lda: t, dch, ldb: d, dqs + 2 * d + h * dh, ldc: d3)
-                BLAS.gemm(transB: true, m: t, n: t, k: dh, dch, lda: d, vh, ldb: d3, ds, ldc: t)
-                // Softmax backward, row by row: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
-                for i in 0..<t {
-                    let pr = p + i * t, dr = ds + i * t
-                    let inner = Ops.dot(t, pr, dr)
-                    for j in 0..<t { dr[j] = pr[j] * (dr[j] - inner) }
+        // One [T, T] dP / dS scratch per worker.
+        gradScores.resize([Swift.max(1, Swift.min(Parallel.threads, n)), t, t])
+        let q = SendablePointer(projected.data), pAll = SendablePointer(probabilities.data)
+        let dq = SendablePointer(gradQKV.data), dsAll = SendablePointer(gradScores.data)
+        Self.perSample(n, work: n * t * t * d) { w, lo, hi in
+            let ds = dsAll.p + w * t * t
+            for s in lo..<hi {
+                let qs = q.p + s * t * d3, dqs = dq.p + s * t * d3, dcs = dctx.p + s * t * d
+                for h in 0..<heads {
+                    let p = pAll.p + (s * heads + h) * t * t
+                    let qh = qs + h * dh, kh = qs + d + h * dh, vh = qs + 2 * d + h * dh
+                    let dch = dcs + h * dh
+                    // dV = Pᵀ dC ; dP = dC Vᵀ
+                    BLAS.gemm(transA: true, m: t, n: dh, k: t, p, lda: t, dch, ldb: d, dqs + 2 * d + h * dh, ldc: d3)
+                    BLAS.gemm(transB: true, m: t, n: t, k: dh, dch, lda: d, vh, ldb: d3, ds, ldc: t)
+                    // Softmax backward, row by row: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
+                    for i in 0..<t {
+                        let pr = p + i * t, dr = ds + i * t
+                        let inner = Ops.dot(t, pr, dr)
+                        for j in 0..<t { dr[j] = pr[j] * (dr[j] - inner) }
+                    }
+                    // dQ = dS K / sqrt(dh) ; dK = dSᵀ Q / sqrt(dh)
+                    BLAS.gemm(m: t, n: dh, k: t, alpha: scale, ds, lda: t, kh, ldb: d3, dqs + h * dh, ldc: d3)
+                    BLAS.gemm(transA: true, m: t, n: dh, k: t, alpha: scale, ds, lda: t, qh, ldb: d3, dqs + d + h * dh, ldc: d3)
                 }
-                // dQ = dS K / sqrt(dh) ; dK = dSᵀ Q / sqrt(dh)
-                BLAS.gemm(m: t, n: dh, k: t, alpha: scale, ds, lda: t, kh, ldb: d3, dqs + h * dh, ldc: d3)
-                BLAS.gemm(transA: true, m: t, n: dh, k: t, alpha: scale, ds, lda: t, qh, ldb: d3, dqs + d + h * dh, ldc: d3)
             }
         }
         return qkv.backward(gradQKV)
+    }
+
+    /// Runs `body(worker, lo, hi)` over contiguous ranges of the `n` samples, one per worker
+    /// when `Parallel.threads > 1` and there is enough `work`; as in `Conv2d`, OpenBLAS is held
+    /// to one thread meanwhile so each small per-head GEMM stays in its caller's thread.
+    /// Workers write disjoint samples, plus their own scratch slot `worker`.
+    private static func perSample(_ n: Int, work: Int, _ body: @Sendable (Int, Int, Int) -> Void) {
+        let workers = Swift.max(1, Swift.min(Parallel.threads, n, work / Parallel.minimumWork))
+        if workers == 1 { body(0, 0, n); return }
+        let saved = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = saved }
+        let per = (n + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let lo = w * per, hi = Swift.min(n, lo + per)
+            if lo < hi { body(w, lo, hi) }
+        }
     }
 
     /// Numerically stable softmax of `n` values in place.

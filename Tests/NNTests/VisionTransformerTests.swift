@@ -95,6 +95,26 @@ import Tensor
         expectClose(y.array, expected, rel: 1e-5, abs: 1e-6)
     }
 
+    /// Workers split the samples and keep their own dS scratch: two give what one does.
+    /// Sets the global thread count briefly; other tests only run slower meanwhile.
+    @Test func attentionWorkersMatchOneWorker() {
+        var rng = RNG(seed: 29)
+        // 8 x 16 x 16 x 64 = 2 x Parallel.minimumWork: enough work for two workers.
+        let x = randomTensor([8, 16, 64], &rng), dy = randomTensor([8, 16, 64], &rng)
+        var results: [[Float]] = []
+        for threads in [1, 2] {
+            var weightRNG = RNG(seed: 30)
+            let attn = MultiHeadAttention(dim: 64, heads: 4, rng: &weightRNG)
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            let y = attn.forward(x, training: true).array
+            let dx = attn.backward(dy).array
+            Parallel.threads = saved
+            results.append(y + dx + attn.parameters.flatMap(\.grad.array))
+        }
+        expectClose(results[1], results[0].map(Double.init), rel: 1e-5, abs: 1e-6, "2 workers vs 1")
+    }
+
     @Test func transformerBlock() {
         var rng = RNG(seed: 26)
         let block = TransformerBlock(dim: 4, heads: 2, mlpRatio: 2, name: "b", rng: &rng)
