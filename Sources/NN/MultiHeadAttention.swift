@@ -1,4 +1,3 @@
-import Dispatch
 import Tensor
 
 #if canImport(Glibc)
@@ -115,20 +114,10 @@ public final class MultiHeadAttention: Layer {
     }
 
     /// Runs `body(worker, lo, hi)` over contiguous ranges of the `n` samples, one per worker
-    /// when `Parallel.threads > 1` and there is enough `work`; as in `Conv2d`, OpenBLAS is held
-    /// to one thread meanwhile so each small per-head GEMM stays in its caller's thread.
+    /// when `Parallel.threads > 1` and there is enough `work` (as `Conv2d` splits its batch).
     /// Workers write disjoint samples, plus their own scratch slot `worker`.
     private static func perSample(_ n: Int, work: Int, _ body: @Sendable (Int, Int, Int) -> Void) {
-        let workers = Swift.max(1, Swift.min(Parallel.threads, n, work / Parallel.minimumWork))
-        if workers == 1 { body(0, 0, n); return }
-        let saved = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = saved }
-        let per = (n + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let lo = w * per, hi = Swift.min(n, lo + per)
-            if lo < hi { body(w, lo, hi) }
-        }
+        SampleWorkers.run(workers: Swift.max(1, Swift.min(Parallel.threads, n, work / Parallel.minimumWork)), n, body)
     }
 
     /// Numerically stable softmax of `n` values in place.
