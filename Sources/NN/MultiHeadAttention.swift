@@ -32,7 +32,7 @@ public final class MultiHeadAttention: Layer {
     /// Concatenated head outputs, `[N*T, dim]`: the output projection's input.
     private let context = Tensor(shape: [0])
     private let gradQKV = Tensor(shape: [0])
-    /// dLoss/dP, then dLoss/dS in place, for one (sample, head): `[T, T]`.
+    /// dLoss/dP, then dLoss/dS in place, for the (sample, head) at hand: `[workers, T, T]`.
     private let gradScores = Tensor(shape: [0])
 
     public init(dim: Int, heads: Int, name: String = "attn", initializer: Initializer = .glorotUniform, rng: inout RNG) {
@@ -56,7 +56,7 @@ public final class MultiHeadAttention: Layer {
         probabilities.resize([n, heads, t, t])
         context.resize([n * t, d])
         let q = SendablePointer(qkvOut.data), pAll = SendablePointer(probabilities.data), ctx = SendablePointer(context.data)
-        Self.perSample(n, work: n * t * t * d) { _, lo, hi in
+        SampleWorkers.run(workers: workerCount(n, t), n) { _, lo, hi in
             for s in lo..<hi {
                 let qs = q.p + s * t * d3
                 for h in 0..<heads {
@@ -83,11 +83,11 @@ public final class MultiHeadAttention: Layer {
         guard let projected else { preconditionFailure("MultiHeadAttention.backward before forward") }
         let dctx = SendablePointer(projection.backward(dy).data)
         gradQKV.resize([n * t, d3])
-        // One [T, T] dP / dS scratch per worker.
-        gradScores.resize([Swift.max(1, Swift.min(Parallel.threads, n)), t, t])
+        let workers = workerCount(n, t)
+        gradScores.resize([workers, t, t])
         let q = SendablePointer(projected.data), pAll = SendablePointer(probabilities.data)
         let dq = SendablePointer(gradQKV.data), dsAll = SendablePointer(gradScores.data)
-        Self.perSample(n, work: n * t * t * d) { w, lo, hi in
+        SampleWorkers.run(workers: workers, n) { w, lo, hi in
             let ds = dsAll.p + w * t * t
             for s in lo..<hi {
                 let qs = q.p + s * t * d3, dqs = dq.p + s * t * d3, dcs = dctx.p + s * t * d
@@ -113,11 +113,11 @@ public final class MultiHeadAttention: Layer {
         return qkv.backward(gradQKV)
     }
 
-    /// Runs `body(worker, lo, hi)` over contiguous ranges of the `n` samples, one per worker
-    /// when `Parallel.threads > 1` and there is enough `work` (as `Conv2d` splits its batch).
-    /// Workers write disjoint samples, plus their own scratch slot `worker`.
-    private static func perSample(_ n: Int, work: Int, _ body: @Sendable (Int, Int, Int) -> Void) {
-        SampleWorkers.run(workers: Swift.max(1, Swift.min(Parallel.threads, n, work / Parallel.minimumWork)), n, body)
+    /// Workers for `n` samples of `t` tokens: several only when `Parallel.threads > 1` and the
+    /// score matrices are large enough to pay for them. Each writes its own samples' slices
+    /// and its own `[T, T]` scratch.
+    private func workerCount(_ n: Int, _ t: Int) -> Int {
+        Swift.max(1, Swift.min(Parallel.threads, n, n * t * t * dim / Parallel.minimumWork))
     }
 
     /// Numerically stable softmax of `n` values in place.
