@@ -1,4 +1,3 @@
-import Dispatch
 import Tensor
 
 /// Scratch buffers for convolution lowering, shareable by every convolution of a network.
@@ -127,20 +126,6 @@ public final class Conv2d: InputGradientSkippable {
         return workers
     }
 
-    /// Splits samples `0..<n` into one contiguous range per worker, calling `body(worker, lo, hi)`;
-    /// while several run, OpenBLAS is held to one thread so each GEMM stays in its caller's thread.
-    private static func run(workers: Int, _ n: Int, _ body: @Sendable (Int, Int, Int) -> Void) {
-        if workers == 1 { body(0, 0, n); return }
-        let saved = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = saved }
-        let per = (n + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let lo = w * per, hi = Swift.min(n, lo + per)
-            if lo < hi { body(w, lo, hi) }
-        }
-    }
-
     /// What one worker needs, as plain values and pointers (the closure must be `@Sendable`).
     private struct Plan: @unchecked Sendable {
         let g: ConvGeometry
@@ -181,7 +166,7 @@ public final class Conv2d: InputGradientSkippable {
         let workers = workerCount(n, work: n * g.columnRows * area)
         let p = plan(g, x, batch: n, workers: workers)
         let out = SendablePointer(output.data)
-        Self.run(workers: workers, n) { w, lo, hi in
+        SampleWorkers.run(workers: workers, n) { w, lo, hi in
             let col = p.columns[w], kg = p.kg, og = p.og
             for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
                 let b = Swift.min(p.chunk, hi - n0), ld = b * area
@@ -233,7 +218,7 @@ public final class Conv2d: InputGradientSkippable {
             dws.append(workspace.weightGrads[w].data)
         }
         let dwp = dws.map(SendablePointer.init), dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data)
-        Self.run(workers: workers, n) { w, lo, hi in
+        SampleWorkers.run(workers: workers, n) { w, lo, hi in
             let col = p.columns[w], kg = p.kg, og = p.og, dw = dwp[w].p
             for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
                 let b = Swift.min(p.chunk, hi - n0), ld = b * area

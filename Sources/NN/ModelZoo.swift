@@ -3,7 +3,7 @@ import Tensor
 /// The named architectures the CLI and experiment specs refer to.
 public enum ModelZoo {
     public static let names = ["mlp", "lenet300", "lenet5", "convnet", "vgg11", "vgg16", "vgg19",
-                               "resnet20", "resnet56", "resnet110", "densenet40", "mobilenetv2"]
+                               "resnet20", "resnet56", "resnet110", "densenet40", "mobilenetv2", "vit-tiny"]
 
     /// Builds `name` for samples of `inputShape` and `classes` outputs, initialised from `seed`.
     public static func make(_ name: String, inputShape: [Int], classes: Int, seed: UInt64) throws -> Model {
@@ -44,6 +44,8 @@ public enum ModelZoo {
             default: try resnet(&b, depth: 110, classes)
             }
             return Model(name: name, network: Sequential(b.layers), inputShape: inputShape, classes: classes)
+        case "vit-tiny":
+            return try visionTransformer(name, .tiny, inputShape: inputShape, classes: classes, initialize: initialize, rng: &rng)
         default:
             throw ModelError.unknownModel(name, known: names)
         }

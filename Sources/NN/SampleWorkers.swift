@@ -1,0 +1,20 @@
+import Dispatch
+import Tensor
+
+/// Splits a batch between workers for layers that run many small GEMMs per sample
+/// (convolution chunks, attention heads).
+enum SampleWorkers {
+    /// Splits samples `0..<n` into one contiguous range per worker, calling `body(worker, lo, hi)`;
+    /// while several run, OpenBLAS is held to one thread so each GEMM stays in its caller's thread.
+    static func run(workers: Int, _ n: Int, _ body: @Sendable (Int, Int, Int) -> Void) {
+        if workers == 1 { body(0, 0, n); return }
+        let saved = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = saved }
+        let per = (n + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let lo = w * per, hi = Swift.min(n, lo + per)
+            if lo < hi { body(w, lo, hi) }
+        }
+    }
+}
