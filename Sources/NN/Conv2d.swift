@@ -163,6 +163,10 @@ public final class Conv2d: InputGradientSkippable {
         input = x
         let n = x.shape[0], o = outChannels, area = g.outputArea
         output.resize([n, o, g.outputHeight, g.outputWidth])
+        if isDepthwise {
+            depthwiseForward(g, x, into: output)
+            return output
+        }
         let workers = workerCount(n, work: n * g.columnRows * area)
         let p = plan(g, x, batch: n, workers: workers)
         let out = SendablePointer(output.data)
@@ -208,6 +212,10 @@ public final class Conv2d: InputGradientSkippable {
         }
         let inputGradient = computesInputGradient
         if inputGradient { gradInput.resize(x.shape) }
+        if isDepthwise {
+            depthwiseBackward(g, x, dy, gradInput: inputGradient ? gradInput : nil)
+            return gradInput
+        }
         let workers = workerCount(n, work: n * g.columnRows * area)
         let p = plan(g, x, batch: n, workers: workers)
         // Worker 0 accumulates straight into the gradient; the others into private buffers.

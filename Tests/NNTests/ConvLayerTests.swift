@@ -53,6 +53,10 @@ func naiveConv(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: Int, padding: In
         Case(inC: 3, outC: 3, kernel: 3, stride: 1, padding: 1, groups: 3, bias: false),  // depthwise
         Case(inC: 3, outC: 6, kernel: 3, stride: 2, padding: 2, groups: 3, bias: true),   // depthwise, multiplier 2
         Case(inC: 2, outC: 4, kernel: 1, stride: 2, padding: 0, groups: 1, bias: false),  // projection shortcut
+        // Depthwise (in == out == groups) runs the direct kernels.
+        Case(inC: 4, outC: 4, kernel: 3, stride: 2, padding: 1, groups: 4, bias: true),
+        Case(inC: 2, outC: 2, kernel: 5, stride: 1, padding: 2, groups: 2, bias: true),
+        Case(inC: 3, outC: 3, kernel: 2, stride: 2, padding: 0, groups: 3, bias: false),
     ]
 
     func make(_ k: Case, _ rng: inout RNG, workspace: ConvWorkspace? = nil) -> Conv2d {
@@ -92,13 +96,16 @@ func naiveConv(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: Int, padding: In
     /// what one does. Sets the global thread count briefly; other tests only run slower meanwhile.
     @Test func parallelWorkersMatchOneWorker() {
         var rng = RNG(seed: 22)
-        let x = randomTensor([9, 8, 16, 16], &rng), dy = randomTensor([9, 6, 16, 16], &rng)
-        for maxColumns in [1, 1 << 16] {
+        let x = randomTensor([9, 8, 16, 16], &rng)
+        // (output channels, groups, chunk bound): im2col with one-sample and wide chunks; depthwise.
+        for (out, groups, maxColumns) in [(6, 1, 1), (6, 1, 1 << 16), (8, 8, 1 << 16)] {
+            let dy = randomTensor([9, out, 16, 16], &rng)
             var results: [[Float]] = []
             for threads in [1, 2] {
                 var weightRNG = RNG(seed: 23)
-                let conv = Conv2d(8, 6, kernel: 3, padding: 1, workspace: ConvWorkspace(maxColumnFloats: maxColumns), rng: &weightRNG)
-                for i in 0..<6 { conv.bias!.value[i] = Float(i) * 0.1 }
+                let conv = Conv2d(8, out, kernel: 3, padding: 1, groups: groups,
+                                  workspace: ConvWorkspace(maxColumnFloats: maxColumns), rng: &weightRNG)
+                for i in 0..<out { conv.bias!.value[i] = Float(i) * 0.1 }
                 let saved = Parallel.threads
                 Parallel.threads = threads
                 let y = conv.forward(x, training: true).array
@@ -106,14 +113,14 @@ func naiveConv(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: Int, padding: In
                 let dx = conv.backward(dy).array
                 Parallel.threads = saved
                 if threads == 1 {
-                    let ref = naiveConv(x, conv.weight.value, bias: conv.bias!.value, stride: 1, padding: 1, groups: 1)
+                    let ref = naiveConv(x, conv.weight.value, bias: conv.bias!.value, stride: 1, padding: 1, groups: groups)
                     expectClose(y, ref.values, rel: 1e-4, abs: 1e-5, "forward")
                 }
                 results.append(y + dx + conv.weight.grad.array + conv.bias!.grad.array)
             }
             // Weight gradients sum 2304 products in a different order per split: abs 1e-4
             // covers the rounding of entries that nearly cancel.
-            expectClose(results[1], results[0].map(Double.init), rel: 1e-4, abs: 1e-4, "2 workers vs 1, chunk bound \(maxColumns)")
+            expectClose(results[1], results[0].map(Double.init), rel: 1e-4, abs: 1e-4, "2 workers vs 1, groups \(groups), chunk bound \(maxColumns)")
         }
     }
 
