@@ -89,18 +89,26 @@ public final class Trainer {
 
     /// Trains `iterations` steps with `lr(t)` for t = 0 ..< iterations, evaluating every
     /// `evalEvery` iterations and after the last one.
+    /// `heartbeat(iteration, mean loss since the last evaluation, elapsed seconds)` is called at
+    /// most every `heartbeatSeconds` between evaluations, so long evaluation intervals still show progress.
     public func train(iterations: Int, evalEvery: Int, lr: (Int) -> Float,
-                      progress: ((TrainingProgress) -> Void)? = nil) -> TrainingResult {
+                      progress: ((TrainingProgress) -> Void)? = nil,
+                      heartbeatSeconds: Double = 30, heartbeat: ((Int, Double, Double) -> Void)? = nil) -> TrainingResult {
         precondition(iterations >= 0 && evalEvery > 0)
         let start = Date()
         var early = EarlyStopAccuracy()
         var points: [EvaluationPoint] = []
         var lossSum = 0.0, lossCount = 0
+        var lastBeat = start
         var last = EvaluationPoint(iteration: 0, trainLoss: 0, validationAccuracy: 0, testAccuracy: 0)
         for t in 0..<iterations {
             lossSum += Double(step(lr: lr(t)))
             lossCount += 1
             let done = t + 1
+            if let heartbeat, Date().timeIntervalSince(lastBeat) >= heartbeatSeconds {
+                lastBeat = Date()
+                heartbeat(done, lossSum / Double(lossCount), lastBeat.timeIntervalSince(start))
+            }
             if done % evalEvery == 0 || done == iterations {
                 let val = evaluate(splits.validation).accuracy
                 let test = evaluate(splits.test).accuracy
@@ -111,6 +119,7 @@ public final class Trainer {
                 lossSum = 0; lossCount = 0
                 progress?(TrainingProgress(iteration: done, iterations: iterations, point: last,
                                            elapsed: Date().timeIntervalSince(start)))
+                lastBeat = Date()
             }
         }
         if iterations == 0 {

@@ -13,7 +13,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train one dense network and report its accuracy.",
         discussion: """
-            Prints one progress line per epoch on stderr. With --json, the last line of stdout is \
+            Prints one progress line per epoch on stderr (and a shorter one every 30 s in between). With --json, the last line of stdout is \
             one JSON object: test_accuracy, val_accuracy, early_stop_test_accuracy (fractions 0–1), \
             epochs, seed, seconds, and more.
             """)
@@ -63,12 +63,16 @@ struct Train: ParsableCommand {
             let cosine = CosineSchedule(a: Double(lr), T: iterations)
             lrAt = { Float(cosine.lr(at: $0)) }
         }
-        let result = trainer.train(iterations: iterations, evalEvery: evalEvery ?? perEpoch, lr: lrAt) { p in
+        let result = trainer.train(iterations: iterations, evalEvery: evalEvery ?? perEpoch, lr: lrAt, progress: { p in
             let epoch = Double(p.iteration) / Double(perEpoch)
             log(String(format: "epoch %5.2f/%d  loss %.4f  val %.2f%%  test %.2f%%  %@  left %@",
                        epoch, epochs, p.point.trainLoss, 100 * p.point.validationAccuracy,
                        100 * p.point.testAccuracy, duration(p.elapsed), duration(p.secondsLeft)))
-        }
+        }, heartbeat: { done, loss, elapsed in
+            // Between evaluations (an epoch of a conv net takes minutes): iteration, loss, time left.
+            log(String(format: "epoch %5.2f/%d  loss %.4f  %@  left %@", Double(done) / Double(perEpoch), epochs, loss,
+                       duration(elapsed), duration(elapsed / Double(done) * Double(iterations - done))))
+        })
         log(String(format: "test accuracy %.2f%%  (early-stop %.2f%% at iteration %d, best val %.2f%%)  %@",
                    100 * result.finalTestAccuracy, 100 * result.earlyStop.testAtBest,
                    result.earlyStop.iterationAtBest, 100 * result.earlyStop.bestValidation, duration(result.seconds)))

@@ -29,6 +29,19 @@ struct EarlyStopTests {
         return trainer.train(iterations: 120, evalEvery: 40, lr: { _ in 0.02 })
     }
 
+    @Test func heartbeatReportsBetweenEvaluations() throws {
+        let s = try splits()
+        let model = try ModelZoo.make("mlp", inputShape: s.train.sampleShape, classes: s.train.classes, seed: 1)
+        let trainer = Trainer(model: model, optimizer: SGD(), splits: s, batchSize: 64, seed: 1)
+        var beats: [(Int, Double)] = []
+        _ = trainer.train(iterations: 6, evalEvery: 3, lr: { _ in 0.01 }, heartbeatSeconds: 0) { done, loss, _ in
+            beats.append((done, loss))
+        }
+        // Every step (the interval is 0 s), with the mean loss of the current evaluation interval.
+        #expect(beats.map(\.0) == [1, 2, 3, 4, 5, 6])
+        #expect(beats.allSatisfy { $0.1 > 0 && $0.1.isFinite })
+    }
+
     @Test func learnsAndEvaluatesAtTheCadence() throws {
         let r = try train(seed: 1)
         #expect(r.points.map(\.iteration) == [40, 80, 120])
