@@ -17,8 +17,25 @@ enum OneDNN {
         if Int(omp_get_max_threads()) != n { omp_set_num_threads(Int32(n)) }
     }
 
+    /// Attributes for every primitive: scratchpad memory is passed in by us. Debian builds
+    /// oneDNN without DNNL_ENABLE_CONCURRENT_EXEC, so the library-managed scratchpad is one
+    /// buffer shared by all primitives, and two running at once (our workers, or tests in
+    /// parallel) corrupted each other's (a crash in memset).
+    nonisolated(unsafe) static let attributes: dnnl_primitive_attr_t? = {
+        var a: dnnl_primitive_attr_t?
+        guard dnnl_primitive_attr_create(&a) == dnnl_success,
+              dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user) == dnnl_success else { return nil }
+        return a
+    }()
+
+    /// Bytes of scratchpad a primitive needs.
+    static func scratchpadBytes(_ pd: dnnl_primitive_desc_t) -> Int {
+        dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0))
+    }
+
     // The DNNL_ARG_* macros (some are aliases Swift does not import).
     static let argSrc: Int32 = 1, argDst: Int32 = 17, argWeights: Int32 = 33, argBias: Int32 = 41
+    static let argScratchpad: Int32 = 80
     static let argDiffSrc: Int32 = 129, argDiffDst: Int32 = 145, argDiffWeights: Int32 = 161, argDiffBias: Int32 = 169
 }
 
@@ -38,11 +55,13 @@ final class OneDNNPort {
     /// thread costs more than it saves (and on a busy machine a 16x16x3x3 reorder waited ~8 ms
     /// for it).
     let serial: Bool
+    /// Scratchpad bytes the reorder needs.
+    private(set) var scratchpadBytes = 0
 
     /// `plain` describes the caller's buffer, `wanted` what the primitive asked for.
     init?(plain: dnnl_memory_desc_t, wanted: UnsafePointer<dnnl_memory_desc_t>, input: Bool,
           borrowsInner: Bool = false, serial: Bool = false) {
-        guard let engine = OneDNN.engine else { return nil }
+        guard let engine = OneDNN.engine, let attributes = OneDNN.attributes else { return nil }
         var plain = plain
         var u: dnnl_memory_t?
         guard dnnl_memory_create(&u, &plain, engine, nil) == dnnl_success, let u else { return nil }
@@ -61,12 +80,13 @@ final class OneDNNPort {
         guard dnnl_memory_create(&m, wanted, engine, handle) == dnnl_success else {
             dnnl_memory_destroy(u); return nil
         }
-        let status = input ? dnnl_reorder_primitive_desc_create(&pd, &plain, engine, wanted, engine, nil)
-                           : dnnl_reorder_primitive_desc_create(&pd, wanted, engine, &plain, engine, nil)
+        let status = input ? dnnl_reorder_primitive_desc_create(&pd, &plain, engine, wanted, engine, attributes)
+                           : dnnl_reorder_primitive_desc_create(&pd, wanted, engine, &plain, engine, attributes)
         guard status == dnnl_success, dnnl_primitive_create(&r, pd) == dnnl_success else {
             if pd != nil { dnnl_primitive_desc_destroy(pd) }
             dnnl_memory_destroy(m); dnnl_memory_destroy(u); return nil
         }
+        scratchpadBytes = OneDNN.scratchpadBytes(pd!)
         dnnl_primitive_desc_destroy(pd)
         inner = m; reorder = r
     }
@@ -88,14 +108,15 @@ final class OneDNNPort {
     }
 
     /// For an input: plain → library layout. For an output: library layout → plain.
-    func convert(_ stream: dnnl_stream_t) {
+    func convert(_ stream: dnnl_stream_t, _ scratchpad: dnnl_memory_t) {
         guard let reorder, let inner else { return }
         let threads = Int(omp_get_max_threads())
         if serial { OneDNN.useThreads(1) }
         defer { if serial { OneDNN.useThreads(threads) } }
         var args = input ? [dnnl_exec_arg_t(arg: OneDNN.argSrc, memory: user), dnnl_exec_arg_t(arg: OneDNN.argDst, memory: inner)]
                          : [dnnl_exec_arg_t(arg: OneDNN.argSrc, memory: inner), dnnl_exec_arg_t(arg: OneDNN.argDst, memory: user)]
-        dnnl_primitive_execute(reorder, stream, 2, &args)
+        if scratchpadBytes > 0 { args.append(dnnl_exec_arg_t(arg: OneDNN.argScratchpad, memory: scratchpad)) }
+        dnnl_primitive_execute(reorder, stream, Int32(args.count), &args)
     }
 }
 
@@ -104,6 +125,8 @@ final class OneDNNPort {
 /// than running them, so `OneDNNConvolution` keeps these per shape.
 final class OneDNNConvPlan {
     let stream: dnnl_stream_t
+    /// Scratchpad memory for all of this plan's primitives (they run one at a time).
+    let scratchpad: dnnl_memory_t
     private var primitives: [dnnl_primitive_t] = []
     private var descriptors: [dnnl_primitive_desc_t] = []
     let forward: dnnl_primitive_t, backwardData: dnnl_primitive_t, backwardWeights: dnnl_primitive_t
@@ -124,7 +147,7 @@ final class OneDNNConvPlan {
     init?(input shape: [Int], outChannels: Int, kernel: Int, stride: Int, padding: Int, groups: Int,
           bias hasBias: Bool, preferred: Bool, threads: Int) {
         self.threads = threads
-        guard let engine = OneDNN.engine else { return nil }
+        guard let engine = OneDNN.engine, let attributes = OneDNN.attributes else { return nil }
         var s: dnnl_stream_t?
         guard dnnl_stream_create(&s, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let s else { return nil }
         stream = s
@@ -161,7 +184,7 @@ final class OneDNNConvPlan {
         }
         func make(_ desc: UnsafeRawPointer, hint: dnnl_primitive_desc_t?) -> (dnnl_primitive_desc_t, dnnl_primitive_t)? {
             var pd: dnnl_primitive_desc_t?, p: dnnl_primitive_t?
-            guard dnnl_primitive_desc_create(&pd, desc, nil, engine, hint) == dnnl_success, let pd else { return nil }
+            guard dnnl_primitive_desc_create(&pd, desc, attributes, engine, hint) == dnnl_success, let pd else { return nil }
             pds.append(pd)
             guard dnnl_primitive_create(&p, pd) == dnnl_success, let p else { return nil }
             prims.append(p)
@@ -214,6 +237,15 @@ final class OneDNNConvPlan {
             else { release(); return nil }
             bias = b; diffBias = db
         }
+        let ports = [src, weights, dst, diffDst, dataWeights, diffSrc, weightsSrc, weightsDiffDst, diffWeights]
+            + [bias, diffBias].compactMap { $0 }
+        let bytes = Swift.max(1, ([fpd, bpd, wpd].map(OneDNN.scratchpadBytes) + ports.map(\.scratchpadBytes)).max()!)
+        var scratchMD = dnnl_memory_desc_t(), scratchpad: dnnl_memory_t?
+        guard dnnl_memory_desc_init_by_tag(&scratchMD, 1, [Int64(bytes)], dnnl_u8, dnnl_x) == dnnl_success,
+              dnnl_memory_create(&scratchpad, &scratchMD, engine, UnsafeMutableRawPointer(bitPattern: -1)) == dnnl_success,
+              let scratchpad
+        else { release(); return nil }
+        self.scratchpad = scratchpad
         self.src = src; self.weights = weights; self.bias = bias; self.dst = dst
         self.diffDst = diffDst; self.dataWeights = dataWeights; self.diffSrc = diffSrc
         self.weightsSrc = weightsSrc; self.weightsDiffDst = weightsDiffDst
@@ -224,6 +256,7 @@ final class OneDNNConvPlan {
     }
 
     deinit {
+        dnnl_memory_destroy(scratchpad)
         primitives.forEach { dnnl_primitive_destroy($0) }
         descriptors.forEach { dnnl_primitive_desc_destroy($0) }
         dnnl_stream_destroy(stream)
@@ -240,7 +273,7 @@ final class OneDNNConvPlan {
     }
 
     private func execute(_ p: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)]) {
-        var a = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
+        var a = (args + [(OneDNN.argScratchpad, scratchpad)]).map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
         dnnl_primitive_execute(p, stream, Int32(a.count), &a)
     }
 
@@ -250,11 +283,11 @@ final class OneDNNConvPlan {
                     scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) {
         src.bind(x); weights.bind(weight); dst.bind(y)
         dst.lend(scratch.0)
-        src.convert(stream); weights.convert(stream)
+        src.convert(stream, scratchpad); weights.convert(stream, scratchpad)
         var args = [(OneDNN.argSrc, src.memory), (OneDNN.argWeights, weights.memory), (OneDNN.argDst, dst.memory)]
         if let bias, let b { bias.bind(b); args.append((OneDNN.argBias, bias.memory)) }
         execute(forward, args)
-        dst.convert(stream)
+        dst.convert(stream, scratchpad)
         dnnl_stream_wait(stream)
     }
 
@@ -266,24 +299,24 @@ final class OneDNNConvPlan {
         diffDst.bind(dy)
         diffDst.lend(scratch.0); diffSrc.lend(scratch.1)
         if weightsDiffDst !== diffDst { weightsDiffDst.lend(scratch.1) }
-        diffDst.convert(stream)
+        diffDst.convert(stream, scratchpad)
         if let dx {
             dataWeights.bind(weight); diffSrc.bind(dx)
-            dataWeights.convert(stream)
+            dataWeights.convert(stream, scratchpad)
             execute(backwardData, [(OneDNN.argDiffDst, diffDst.memory), (OneDNN.argWeights, dataWeights.memory),
                                    (OneDNN.argDiffSrc, diffSrc.memory)])
-            diffSrc.convert(stream)
+            diffSrc.convert(stream, scratchpad)
         }
-        if weightsDiffDst !== diffDst { weightsDiffDst.bind(dy); weightsDiffDst.convert(stream) }
+        if weightsDiffDst !== diffDst { weightsDiffDst.bind(dy); weightsDiffDst.convert(stream, scratchpad) }
         weightsSrc.bind(x)
-        if weightsSrc !== src { weightsSrc.convert(stream) }
+        if weightsSrc !== src { weightsSrc.convert(stream, scratchpad) }
         diffWeights.bind(dw)
         var args = [(OneDNN.argSrc, weightsSrc.memory), (OneDNN.argDiffDst, weightsDiffDst.memory),
                     (OneDNN.argDiffWeights, diffWeights.memory)]
         if let diffBias, let db { diffBias.bind(db); args.append((OneDNN.argDiffBias, diffBias.memory)) }
         execute(backwardWeights, args)
-        diffWeights.convert(stream)
-        diffBias?.convert(stream)
+        diffWeights.convert(stream, scratchpad)
+        diffBias?.convert(stream, scratchpad)
         dnnl_stream_wait(stream)
     }
 }
