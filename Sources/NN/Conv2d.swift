@@ -201,9 +201,16 @@ public final class Conv2d: InputGradientSkippable {
                     staging: workspace.staging.prefix(workers).map(\.data))
     }
 
-    /// Whether `automatic` sends this layer to oneDNN.
+    /// Whether `automatic` sends this layer to oneDNN: when its output map has more than 16
+    /// pixels. Measured with `topiary bench --profile` at batch 128 (64 for the last three),
+    /// 2 threads, on the shared 2-core AVX2 machine with another training run going, im2col →
+    /// oneDNN everywhere: ResNet-20 1000 → 601 ms/step (16-channel stage 419 → 243 ms),
+    /// MobileNetV2 3254 → 2041, DenseNet-40 5261 → 3138, ConvNet 172 → 121. VGG-16 got slower
+    /// on its 512-channel 4x4 and 2x2 maps (those convolutions' backward 943 → 1532 ms; 8x8 and
+    /// up faster): all-oneDNN 4378 ms/step, oneDNN only above 16 output pixels 3701, above 64
+    /// pixels 4069, im2col ~4.7 s.
     func usesOneDNN(_ g: ConvGeometry) -> Bool {
-        true
+        g.outputArea > 16
     }
 
     /// The oneDNN plans for this input under the chosen algorithm, one per worker with its

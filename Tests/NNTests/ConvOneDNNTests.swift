@@ -22,6 +22,8 @@ import Tensor
         Case(inC: 8, outC: 8, kernel: 3, stride: 1, padding: 1, groups: 2, bias: true, batch: 3, height: 6, width: 6),
         Case(inC: 16, outC: 16, kernel: 3, stride: 2, padding: 1, groups: 16, bias: false, batch: 3, height: 8, width: 8),  // depthwise
         Case(inC: 8, outC: 16, kernel: 3, stride: 1, padding: 2, groups: 8, bias: true, batch: 2, height: 5, width: 6),     // depthwise x2
+        Case(inC: 3, outC: 2, kernel: 3, stride: 1, padding: 1, groups: 1, bias: false, batch: 1, height: 4, width: 4),  // dense layer
+        Case(inC: 5, outC: 2, kernel: 3, stride: 1, padding: 1, groups: 1, bias: false, batch: 1, height: 4, width: 4),
         Case(inC: 5, outC: 7, kernel: 2, stride: 1, padding: 0, groups: 1, bias: true, batch: 1, height: 4, width: 5),
     ]
 
