@@ -71,6 +71,16 @@ public final class ConvWorkspace: @unchecked Sendable {
 /// worker, each with its own buffers and single-threaded GEMMs (weight gradients go to
 /// private buffers and are summed at the end). Threading inside each small GEMM instead made
 /// OpenBLAS's spinning pool collapse on a shared 2-core machine (ResNet-20 step 0.9 s → 4.6 s).
+///
+/// Layers with output maps above 16 pixels run on oneDNN instead (`Algorithm`, `usesOneDNN`):
+/// its direct convolutions in its blocked layout (nChw8c on AVX2), with the input, output and
+/// their gradients reordered from and to NCHW at each call and the weights from and to
+/// OIHW. The batch is split between workers the same way, each with single-threaded
+/// primitives made once per input shape and kept (`OneDNNConvPlan`). The weight-gradient pass
+/// reads the blocked copy of the input made by forward (im2col re-reads the input tensor),
+/// so that copy stays per layer until the next forward: more memory (ResNet-20 batch 128 peak
+/// 804 → 931 MB, VGG-16 1208 → 1397 MB). Results agree with im2col to rounding; summation order
+/// differs.
 public final class Conv2d: InputGradientSkippable {
     /// How a convolution is computed.
     public enum Algorithm: String, Sendable, CaseIterable {
@@ -208,7 +218,7 @@ public final class Conv2d: InputGradientSkippable {
     /// MobileNetV2 3254 → 2041, DenseNet-40 5261 → 3138, ConvNet 172 → 121. VGG-16 got slower
     /// on its 512-channel 4x4 and 2x2 maps (those convolutions' backward 943 → 1532 ms; 8x8 and
     /// up faster): all-oneDNN 4378 ms/step, oneDNN only above 16 output pixels 3701, above 64
-    /// pixels 4069, im2col ~4.7 s.
+    /// pixels 4069, im2col 4440.
     func usesOneDNN(_ g: ConvGeometry) -> Bool {
         g.outputArea > 16
     }
