@@ -230,7 +230,9 @@ public final class Conv2d: InputGradientSkippable {
     /// single-threaded primitives on its samples, rather than one primitive on oneDNN's own
     /// OpenMP team: on this shared 2-core machine, with another process busy, ResNet-20 (batch
     /// 128) took 1.93 s/step with a 2-thread OpenMP team against 0.61 s on one thread (the
-    /// team's barriers wait for a descheduled thread). A single sample keeps the OpenMP team.
+    /// team's barriers wait for a descheduled thread), and at batch 1 a 2-thread team took
+    /// 1147 ms/step against 6 ms single-threaded. So oneDNN never gets more than one thread;
+    /// fewer samples than threads leave threads idle.
     private func oneDNNPlans(_ x: Tensor, _ g: ConvGeometry) -> [(plan: OneDNNConvPlan, first: Int)] {
         let preferred: Bool
         switch algorithm ?? Conv2d.defaultAlgorithm {
@@ -243,7 +245,7 @@ public final class Conv2d: InputGradientSkippable {
         }
         let n = x.shape[0]
         let workers = Swift.max(1, Swift.min(Parallel.threads, n))
-        let threads = Swift.max(1, Parallel.threads / workers)
+        let threads = 1
         let per = (n + workers - 1) / workers
         var plans: [(plan: OneDNNConvPlan, first: Int)] = []
         OneDNN.useThreads(threads)

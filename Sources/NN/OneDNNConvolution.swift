@@ -1,5 +1,8 @@
 import CDNNL
 import Tensor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The oneDNN CPU engine and the threading knob, shared by every convolution.
 enum OneDNN {
@@ -12,10 +15,23 @@ enum OneDNN {
     /// Makes oneDNN's parallel regions started from this thread use `n` threads. Debian's
     /// libdnnl runs on OpenMP (libgomp), whose team size is a per-thread setting: it is set on
     /// the calling thread before every primitive is created (oneDNN's kernels split their work
-    /// for the thread count seen then) and before every execution.
+    /// for the thread count seen then) and before every execution. The OpenMP functions are
+    /// looked up in the libgomp that libdnnl loaded (no link-time dependency on it); with a
+    /// oneDNN built on another runtime they are absent and this does nothing.
     static func useThreads(_ n: Int) {
-        if Int(omp_get_max_threads()) != n { omp_set_num_threads(Int32(n)) }
+        guard let get = ompGetMaxThreads, let set = ompSetNumThreads else { return }
+        if Int(get()) != n { set(Int32(n)) }
     }
+
+    /// The calling thread's OpenMP team size (1 without OpenMP).
+    static var threads: Int { ompGetMaxThreads.map { Int($0()) } ?? 1 }
+
+    private typealias SetThreads = @convention(c) (Int32) -> Void
+    private typealias GetThreads = @convention(c) () -> Int32
+    private static let ompSetNumThreads: SetThreads? =
+        engine == nil ? nil : dlsym(nil, "omp_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+    private static let ompGetMaxThreads: GetThreads? =
+        engine == nil ? nil : dlsym(nil, "omp_get_max_threads").map { unsafeBitCast($0, to: GetThreads.self) }
 
     /// Attributes for every primitive: scratchpad memory is passed in by us. Debian builds
     /// oneDNN without DNNL_ENABLE_CONCURRENT_EXEC, so the library-managed scratchpad is one
@@ -110,7 +126,7 @@ final class OneDNNPort {
     /// For an input: plain → library layout. For an output: library layout → plain.
     func convert(_ stream: dnnl_stream_t, _ scratchpad: dnnl_memory_t) {
         guard let reorder, let inner else { return }
-        let threads = Int(omp_get_max_threads())
+        let threads = OneDNN.threads
         if serial { OneDNN.useThreads(1) }
         defer { if serial { OneDNN.useThreads(threads) } }
         var args = input ? [dnnl_exec_arg_t(arg: OneDNN.argSrc, memory: user), dnnl_exec_arg_t(arg: OneDNN.argDst, memory: inner)]
