@@ -36,18 +36,26 @@ public final class ConvWorkspace: @unchecked Sendable {
     }
 
     /// Per oneDNN worker: its weight and bias gradient of one call (added to the parameters'
-    /// gradients afterwards) and its two library-layout scratch regions (`OneDNNConvPlan.scratchFloats`).
-    var oneDNNBuffers: [(weightGrad: Tensor, biasGrad: Tensor, scratch: (Tensor, Tensor))] = []
+    /// gradients afterwards), its two library-layout scratch regions (`OneDNNConvPlan.scratchFloats`)
+    /// and where an evaluation-mode forward puts its library-layout input (not kept).
+    var oneDNNBuffers: [(weightGrad: Tensor, biasGrad: Tensor, scratch: (Tensor, Tensor), input: Tensor)] = []
 
     /// Scratch of worker `w`, grown to what `plan` needs.
     func oneDNNScratch(_ w: Int, for plan: OneDNNConvPlan) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
         while oneDNNBuffers.count <= w {
-            oneDNNBuffers.append((Tensor(shape: [0]), Tensor(shape: [0]), (Tensor(shape: [0]), Tensor(shape: [0]))))
+            oneDNNBuffers.append((Tensor(shape: [0]), Tensor(shape: [0]), (Tensor(shape: [0]), Tensor(shape: [0])), Tensor(shape: [0])))
         }
         let (a, b) = plan.scratchFloats, s = oneDNNBuffers[w].scratch
         if s.0.count < a { s.0.resize([a]) }
         if s.1.count < b { s.1.resize([b]) }
         return (s.0.data, s.1.data)
+    }
+
+    /// The shared buffer for worker `w`'s library-layout input, grown to `floats`.
+    func oneDNNSharedInput(_ w: Int, _ floats: Int) -> UnsafeMutablePointer<Float> {
+        let t = oneDNNBuffers[w].input
+        if t.count < floats { t.resize([floats]) }
+        return t.data
     }
 
     /// Makes `workers` sets of buffers exist (sizes are set by their users).
@@ -116,6 +124,12 @@ public final class Conv2d: InputGradientSkippable {
     /// The plans the last forward ran, one per worker with its first sample (backward must run
     /// the same: they hold the forward's library-layout input); empty after an im2col forward.
     private var lastPlans: [(plan: OneDNNConvPlan, first: Int)] = []
+    /// Per worker: the library-layout input of the last training-mode forward, which backward
+    /// reads (one per layer, whatever the batch size; evaluation-mode forwards use the
+    /// workspace's shared buffer and backward converts again).
+    private var blockedInputs: [Tensor] = []
+    /// Whether `blockedInputs` holds the last forward's input.
+    private var keptBlockedInput = false
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
 
@@ -265,6 +279,17 @@ public final class Conv2d: InputGradientSkippable {
         return plans
     }
 
+    /// Per plan of `lastPlans`: where its library-layout input goes (forward) or is (backward).
+    private func blockedInputPointers(forward: Bool) -> [SendablePointer<Float>] {
+        lastPlans.enumerated().map { w, p in
+            let floats = p.plan.inputFloats
+            guard keptBlockedInput else { return SendablePointer(workspace.oneDNNSharedInput(w, floats)) }
+            while blockedInputs.count <= w { blockedInputs.append(Tensor(shape: [0])) }
+            if forward && blockedInputs[w].count < floats { blockedInputs[w].resize([floats]) }
+            return SendablePointer(blockedInputs[w].data)
+        }
+    }
+
     /// Runs `body(plan, first sample, worker)` for every plan, in parallel when there are several.
     private func runPlans(_ plans: [(plan: OneDNNConvPlan, first: Int)], _ body: @Sendable (OneDNNConvPlan, Int, Int) -> Void) {
         let box = PlanList(plans)
@@ -284,12 +309,14 @@ public final class Conv2d: InputGradientSkippable {
         lastPlans = oneDNNPlans(x, g)
         if !lastPlans.isEmpty {
             let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
+            keptBlockedInput = training
+            let inputs = blockedInputPointers(forward: true)
             let xp = SendablePointer(x.data), yp = SendablePointer(output.data), wp = SendablePointer(weight.value.data)
             let bp = bias.map { SendablePointer($0.value.data) }
             let inSize = g.channels * g.height * g.width, outSize = o * area
             runPlans(lastPlans) { plan, first, w in
                 plan.runForward(x: xp.p + first * inSize, weight: wp.p, bias: bp?.p, y: yp.p + first * outSize,
-                                scratch: scratch[w].pointers)
+                                scratch: scratch[w].pointers, input: inputs[w].p)
             }
             return output
         }
@@ -341,12 +368,13 @@ public final class Conv2d: InputGradientSkippable {
             }
             let xp = SendablePointer(x.data), wp = SendablePointer(weight.value.data), dyp = SendablePointer(dy.data)
             let dxp = computesInputGradient ? SendablePointer(gradInput.data) : nil
-            let hasBias = bias != nil
+            let hasBias = bias != nil, ready = keptBlockedInput
+            let inputs = blockedInputPointers(forward: false)
             let inSize = g.channels * g.height * g.width, outSize = o * area
             runPlans(lastPlans) { plan, first, w in
                 plan.runBackward(x: xp.p + first * inSize, weight: wp.p, dy: dyp.p + first * outSize,
                                  dx: dxp.map { $0.p + first * inSize }, dw: grads[w].0.p, db: hasBias ? grads[w].1.p : nil,
-                                 scratch: scratch[w].pointers)
+                                 scratch: scratch[w].pointers, input: inputs[w].p, inputReady: ready)
             }
             for (dw, db) in grads {
                 Ops.axpy(weight.count, 1, dw.p, weight.grad.data)

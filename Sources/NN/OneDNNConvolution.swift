@@ -234,7 +234,7 @@ final class OneDNNConvPlan {
         func same(_ a: dnnl_primitive_desc_t, _ qa: dnnl_query_t, _ b: dnnl_primitive_desc_t, _ qb: dnnl_query_t) -> Bool {
             dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(a, qa, 0), dnnl_primitive_desc_query_md(b, qb, 0)) != 0
         }
-        guard let src = port(plainSrc, fpd, dnnl_query_src_md, 0, input: true),
+        guard let src = port(plainSrc, fpd, dnnl_query_src_md, 0, input: true, borrows: true),
               let weights = port(plainWeights, fpd, dnnl_query_weights_md, 0, input: true, serial: true),
               let dst = port(plainDst, fpd, dnnl_query_dst_md, 0, input: false, borrows: true),
               let diffDst = port(plainDst, bpd, dnnl_query_diff_dst_md, 0, input: true, borrows: true),
@@ -281,12 +281,15 @@ final class OneDNNConvPlan {
     /// Floats of the two scratch regions the caller lends each call: region 0 holds the
     /// library-layout output (forward) and output gradient (backward), region 1 the input
     /// gradient and, where backward weights wants its own layout, its copy of the output gradient.
-    /// Only the library-layout copy of the input lives in the plan: backward reads it.
+    /// The library-layout copy of the input is lent separately (`inputFloats`): backward reads it.
     var scratchFloats: (Int, Int) {
         let r0 = Swift.max(dst.innerBytes, diffDst.innerBytes)
         let r1 = Swift.max(diffSrc.innerBytes, weightsDiffDst === diffDst ? 0 : weightsDiffDst.innerBytes)
         return ((r0 + 3) / 4, (r1 + 3) / 4)
     }
+
+    /// Floats of the library-layout copy of the input (0 when the primitives read NCHW).
+    var inputFloats: Int { (src.innerBytes + 3) / 4 }
 
     private func execute(_ p: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)]) {
         var a = (args + [(OneDNN.argScratchpad, scratchpad)]).map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
@@ -296,9 +299,9 @@ final class OneDNNConvPlan {
     /// y = conv(x, w) + b.
     func runForward(x: UnsafeMutablePointer<Float>, weight: UnsafeMutablePointer<Float>,
                     bias b: UnsafeMutablePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                    scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) {
+                    scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>), input: UnsafeMutablePointer<Float>) {
         src.bind(x); weights.bind(weight); dst.bind(y)
-        dst.lend(scratch.0)
+        dst.lend(scratch.0); src.lend(input)
         src.convert(stream, scratchpad); weights.convert(stream, scratchpad)
         var args = [(OneDNN.argSrc, src.memory), (OneDNN.argWeights, weights.memory), (OneDNN.argDst, dst.memory)]
         if let bias, let b { bias.bind(b); args.append((OneDNN.argBias, bias.memory)) }
@@ -308,10 +311,12 @@ final class OneDNNConvPlan {
     }
 
     /// dx = convᵀ(dy, w) when `dx` is given; dw and db (overwritten, not accumulated) always.
-    /// Reads the library-layout copy of x that the last `runForward` made.
+    /// `input` holds the library-layout copy of x that `runForward` made when `inputReady`;
+    /// otherwise x is converted into it again.
     func runBackward(x: UnsafeMutablePointer<Float>, weight: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
                      dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
-                     scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) {
+                     scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
+                     input: UnsafeMutablePointer<Float>, inputReady: Bool) {
         diffDst.bind(dy)
         diffDst.lend(scratch.0); diffSrc.lend(scratch.1)
         if weightsDiffDst !== diffDst { weightsDiffDst.lend(scratch.1) }
@@ -325,7 +330,12 @@ final class OneDNNConvPlan {
         }
         if weightsDiffDst !== diffDst { weightsDiffDst.bind(dy); weightsDiffDst.convert(stream, scratchpad) }
         weightsSrc.bind(x)
-        if weightsSrc !== src { weightsSrc.convert(stream, scratchpad) }
+        if weightsSrc !== src {
+            weightsSrc.convert(stream, scratchpad)
+        } else {
+            src.lend(input)
+            if !inputReady { src.convert(stream, scratchpad) }
+        }
         diffWeights.bind(dw)
         var args = [(OneDNN.argSrc, weightsSrc.memory), (OneDNN.argDiffDst, weightsDiffDst.memory),
                     (OneDNN.argDiffWeights, diffWeights.memory)]

@@ -61,9 +61,10 @@ import Tensor
         }
     }
 
-    /// Backward without the input gradient still accumulates the weight gradient, and a
-    /// second batch size (the last batch of an epoch) gets its own primitives.
-    @Test func skippedInputGradientAndChangingBatch() {
+    /// Backward without the input gradient still accumulates the weight gradient, a second
+    /// batch size (the last batch of an epoch) gets its own primitives, and backward after an
+    /// evaluation-mode forward (whose blocked input copy is not kept) still matches.
+    @Test func skippedInputGradientChangingBatchAndEvaluationForward() {
         var rng = RNG(seed: 32)
         let conv = Conv2d(4, 6, kernel: 3, padding: 1, rng: &rng)
         conv.algorithm = .oneDNN
@@ -71,15 +72,19 @@ import Tensor
         ref.algorithm = .im2col
         ref.weight.value.copy(from: conv.weight.value)
         ref.bias!.value.copy(from: conv.bias!.value)
-        for (n, skip) in [(4, false), (3, true), (4, true)] {
+        for (n, skip, training) in [(4, false, true), (3, true, true), (5, false, false), (4, true, true), (4, false, false)] {
             let x = randomTensor([n, 4, 6, 6], &rng), dy = randomTensor([n, 6, 6, 6], &rng)
+            var outputs: [[Float]] = []
             for c in [conv, ref] {
                 c.computesInputGradient = !skip
-                _ = c.forward(x, training: true)
-                _ = c.backward(dy)
+                let y = c.forward(x, training: training).array
+                let dx = c.backward(dy).array
+                outputs.append(y + (skip ? [] : dx))
             }
-            expectClose(conv.weight.grad.array, ref.weight.grad.array.map(Double.init), rel: 1e-4, abs: 1e-4, "n \(n)")
-            expectClose(conv.bias!.grad.array, ref.bias!.grad.array.map(Double.init), rel: 1e-4, abs: 1e-4, "n \(n)")
+            let what = "n \(n) skip \(skip) training \(training)"
+            expectClose(outputs[0], outputs[1].map(Double.init), rel: 1e-4, abs: 1e-4, what)
+            expectClose(conv.weight.grad.array, ref.weight.grad.array.map(Double.init), rel: 1e-4, abs: 1e-4, what)
+            expectClose(conv.bias!.grad.array, ref.bias!.grad.array.map(Double.init), rel: 1e-4, abs: 1e-4, what)
         }
     }
 }
