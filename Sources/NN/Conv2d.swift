@@ -121,8 +121,8 @@ public final class Conv2d: InputGradientSkippable {
     private var input: Tensor?
     /// oneDNN primitives per (worker, samples, C, H, W, threads, layout choice); nil where oneDNN declined.
     private var oneDNNPlans: [[Int]: OneDNNConvPlan?] = [:]
-    /// The plans the last forward ran, one per worker with its first sample (backward must run
-    /// the same: they hold the forward's library-layout input); empty after an im2col forward.
+    /// The plans the last forward ran, one per worker with its first sample (backward runs the
+    /// same ones); empty after an im2col forward.
     private var lastPlans: [(plan: OneDNNConvPlan, first: Int)] = []
     /// Per worker: the library-layout input of the last training-mode forward, which backward
     /// reads (one per layer, whatever the batch size; evaluation-mode forwards use the
