@@ -20,8 +20,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "Tensor", dependencies: ["CBLAS", .product(name: "Numerics", package: "swift-numerics")], swiftSettings: fast),
-        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["Tensor", "CDNNL"], swiftSettings: fast),
         .target(name: "Data", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
         .target(name: "Schedules", swiftSettings: fast),
         .target(name: "Pruning", dependencies: ["Tensor", "NN"], swiftSettings: fast),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Topiary needs, skipping what is already there.
-# OpenBLAS (GEMM), zlib (gzipped datasets), pkg-config (finds OpenBLAS), Fashion-MNIST.
+# OpenBLAS (GEMM), oneDNN (convolutions), zlib (gzipped datasets), pkg-config (finds OpenBLAS),
+# Fashion-MNIST.
 set -euo pipefail
-packages=(libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist)
+packages=(libopenblas-dev libdnnl-dev zlib1g-dev pkg-config dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,7 @@
 import Tensor
 
-/// Depthwise convolutions (groups == in == out channels, MobileNetV2's 3x3 layers) run the
-/// direct kernels of `Depthwise` instead of one tiny GEMM per channel and sample.
+/// Depthwise convolutions (groups == in == out channels, MobileNetV2's 3x3 layers) that do not
+/// run on oneDNN use the direct kernels of `Depthwise` instead of one tiny GEMM per channel and sample.
 extension Conv2d {
     var isDepthwise: Bool { groups > 1 && groups == inChannels && groups == outChannels }
 

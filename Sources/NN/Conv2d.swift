@@ -1,4 +1,7 @@
 import Tensor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Scratch buffers for convolution lowering, shareable by every convolution of a network.
 ///
@@ -32,6 +35,29 @@ public final class ConvWorkspace: @unchecked Sendable {
         self.minimumGEMMColumns = minimumGEMMColumns
     }
 
+    /// Per oneDNN worker: its weight and bias gradient of one call (added to the parameters'
+    /// gradients afterwards), its two library-layout scratch regions (`OneDNNConvPlan.scratchFloats`)
+    /// and where an evaluation-mode forward puts its library-layout input (not kept).
+    var oneDNNBuffers: [(weightGrad: Tensor, biasGrad: Tensor, scratch: (Tensor, Tensor), input: Tensor)] = []
+
+    /// Scratch of worker `w`, grown to what `plan` needs.
+    func oneDNNScratch(_ w: Int, for plan: OneDNNConvPlan) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+        while oneDNNBuffers.count <= w {
+            oneDNNBuffers.append((Tensor(shape: [0]), Tensor(shape: [0]), (Tensor(shape: [0]), Tensor(shape: [0])), Tensor(shape: [0])))
+        }
+        let (a, b) = plan.scratchFloats, s = oneDNNBuffers[w].scratch
+        if s.0.count < a { s.0.resize([a]) }
+        if s.1.count < b { s.1.resize([b]) }
+        return (s.0.data, s.1.data)
+    }
+
+    /// The shared buffer for worker `w`'s library-layout input, grown to `floats`.
+    func oneDNNSharedInput(_ w: Int, _ floats: Int) -> UnsafeMutablePointer<Float> {
+        let t = oneDNNBuffers[w].input
+        if t.count < floats { t.resize([floats]) }
+        return t.data
+    }
+
     /// Makes `workers` sets of buffers exist (sizes are set by their users).
     func reserve(workers: Int) {
         while columns.count < workers { columns.append(Tensor(shape: [0])) }
@@ -53,7 +79,37 @@ public final class ConvWorkspace: @unchecked Sendable {
 /// worker, each with its own buffers and single-threaded GEMMs (weight gradients go to
 /// private buffers and are summed at the end). Threading inside each small GEMM instead made
 /// OpenBLAS's spinning pool collapse on a shared 2-core machine (ResNet-20 step 0.9 s → 4.6 s).
+///
+/// Layers with output maps above 16 pixels run on oneDNN instead (`Algorithm`, `usesOneDNN`):
+/// its direct convolutions in its blocked layout (nChw8c on AVX2), with the input, output and
+/// their gradients reordered from and to NCHW at each call and the weights from and to
+/// OIHW. The batch is split between workers the same way, each with single-threaded
+/// primitives made once per input shape and kept (`OneDNNConvPlan`). The weight-gradient pass
+/// reads the blocked copy of the input made by forward (im2col re-reads the input tensor),
+/// so that copy stays per layer until the next forward: more memory (ResNet-20 batch 128 peak
+/// 804 → 931 MB, VGG-16 1208 → 1397 MB). Results agree with im2col to rounding; summation order
+/// differs.
 public final class Conv2d: InputGradientSkippable {
+    /// How a convolution is computed.
+    public enum Algorithm: String, Sendable, CaseIterable {
+        /// Per layer, whichever measured faster (see `usesOneDNN`).
+        case automatic
+        /// im2col + OpenBLAS GEMM (below), always available.
+        case im2col
+        /// oneDNN primitives in the layouts oneDNN prefers, converting from and to NCHW at the edges.
+        case oneDNN
+        /// oneDNN primitives working on NCHW / OIHW directly.
+        case oneDNNPlain
+    }
+
+    /// The path every convolution takes unless its own `algorithm` says otherwise; the
+    /// environment variable `TOPIARY_CONV` (an `Algorithm` name) sets it at startup.
+    nonisolated(unsafe) public static var defaultAlgorithm: Algorithm =
+        getenv("TOPIARY_CONV").flatMap { Algorithm(rawValue: String(cString: $0)) } ?? .automatic
+
+    /// This layer's path; nil follows `defaultAlgorithm`. Configurations oneDNN rejects fall back to im2col.
+    public var algorithm: Algorithm?
+
     public let weight: Parameter
     public let bias: Parameter?
     public let inChannels: Int, outChannels: Int
@@ -63,6 +119,17 @@ public final class Conv2d: InputGradientSkippable {
     public let workspace: ConvWorkspace
 
     private var input: Tensor?
+    /// oneDNN primitives per (worker, samples, C, H, W, threads, layout choice); nil where oneDNN declined.
+    private var oneDNNPlans: [[Int]: OneDNNConvPlan?] = [:]
+    /// The plans the last forward ran, one per worker with its first sample (backward runs the
+    /// same ones); empty after an im2col forward.
+    private var lastPlans: [(plan: OneDNNConvPlan, first: Int)] = []
+    /// Per worker: the library-layout input of the last training-mode forward, which backward
+    /// reads (one per layer, whatever the batch size; evaluation-mode forwards use the
+    /// workspace's shared buffer and backward converts again).
+    private var blockedInputs: [Tensor] = []
+    /// Whether `blockedInputs` holds the last forward's input.
+    private var keptBlockedInput = false
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
 
@@ -158,11 +225,103 @@ public final class Conv2d: InputGradientSkippable {
                     staging: workspace.staging.prefix(workers).map(\.data))
     }
 
+    /// Whether `automatic` sends this layer to oneDNN: when its output map has more than 16
+    /// pixels. Measured with `topiary bench --profile` at batch 128 (64 for the last three),
+    /// 2 threads, on the shared 2-core AVX2 machine with another training run going, im2col →
+    /// oneDNN everywhere: ResNet-20 1000 → 601 ms/step (16-channel stage 419 → 243 ms),
+    /// MobileNetV2 3254 → 2041, DenseNet-40 5261 → 3138, ConvNet 172 → 121. VGG-16 got slower
+    /// on its 512-channel 4x4 and 2x2 maps (those convolutions' backward 943 → 1532 ms; 8x8 and
+    /// up faster): all-oneDNN 4378 ms/step, oneDNN only above 16 output pixels 3701, above 64
+    /// pixels 4069, im2col 4440. Depthwise layers too: MobileNetV2 (batch 32) 615 ms/step with
+    /// oneDNN's depthwise kernels against 980 with `Depthwise`'s direct ones, which remain for
+    /// small maps and the im2col setting.
+    func usesOneDNN(_ g: ConvGeometry) -> Bool {
+        g.outputArea > 16
+    }
+
+    /// The oneDNN plans for this input under the chosen algorithm, one per worker with its
+    /// first sample; empty for im2col.
+    ///
+    /// The batch is split between `Parallel.threads` workers like im2col's, each running
+    /// single-threaded primitives on its samples, rather than one primitive on oneDNN's own
+    /// OpenMP team: on this shared 2-core machine, with another process busy, ResNet-20 (batch
+    /// 128) took 1.93 s/step with a 2-thread OpenMP team against 0.61 s on one thread (the
+    /// team's barriers wait for a descheduled thread), and at batch 1 a 2-thread team took
+    /// 1147 ms/step against 6 ms single-threaded. So oneDNN never gets more than one thread;
+    /// fewer samples than threads leave threads idle.
+    private func oneDNNPlans(_ x: Tensor, _ g: ConvGeometry) -> [(plan: OneDNNConvPlan, first: Int)] {
+        let preferred: Bool
+        switch algorithm ?? Conv2d.defaultAlgorithm {
+        case .im2col: return []
+        case .oneDNN: preferred = true
+        case .oneDNNPlain: preferred = false
+        case .automatic:
+            guard usesOneDNN(g) else { return [] }
+            preferred = true
+        }
+        let n = x.shape[0]
+        let workers = Swift.max(1, Swift.min(Parallel.threads, n))
+        let threads = 1
+        let per = (n + workers - 1) / workers
+        var plans: [(plan: OneDNNConvPlan, first: Int)] = []
+        OneDNN.useThreads(threads)
+        for w in 0..<workers {
+            let lo = w * per, hi = Swift.min(n, lo + per)
+            guard lo < hi else { break }
+            let shape = [hi - lo] + x.shape.dropFirst()
+            let key = [w] + shape + [threads, preferred ? 1 : 0]
+            if oneDNNPlans[key] == nil {
+                oneDNNPlans[key] = .some(OneDNNConvPlan(input: shape, outChannels: outChannels, kernel: kernelHeight,
+                                                        stride: stride, padding: padding, groups: groups,
+                                                        bias: bias != nil, preferred: preferred, threads: threads))
+            }
+            guard let plan = oneDNNPlans[key]! else { return [] }
+            plans.append((plan, lo))
+        }
+        return plans
+    }
+
+    /// Per plan of `lastPlans`: where its library-layout input goes (forward) or is (backward).
+    private func blockedInputPointers(forward: Bool) -> [SendablePointer<Float>] {
+        lastPlans.enumerated().map { w, p in
+            let floats = p.plan.inputFloats
+            guard keptBlockedInput else { return SendablePointer(workspace.oneDNNSharedInput(w, floats)) }
+            while blockedInputs.count <= w { blockedInputs.append(Tensor(shape: [0])) }
+            if forward && blockedInputs[w].count < floats { blockedInputs[w].resize([floats]) }
+            return SendablePointer(blockedInputs[w].data)
+        }
+    }
+
+    /// Runs `body(plan, first sample, worker)` for every plan, in parallel when there are several.
+    private func runPlans(_ plans: [(plan: OneDNNConvPlan, first: Int)], _ body: @Sendable (OneDNNConvPlan, Int, Int) -> Void) {
+        let box = PlanList(plans)
+        SampleWorkers.run(workers: plans.count, plans.count) { _, lo, hi in
+            for w in lo..<hi {
+                OneDNN.useThreads(box.plans[w].plan.threads)
+                body(box.plans[w].plan, box.plans[w].first, w)
+            }
+        }
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let g = geometry(x.shape)
         input = x
         let n = x.shape[0], o = outChannels, area = g.outputArea
         output.resize([n, o, g.outputHeight, g.outputWidth])
+        lastPlans = oneDNNPlans(x, g)
+        if !lastPlans.isEmpty {
+            let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
+            keptBlockedInput = training
+            let inputs = blockedInputPointers(forward: true)
+            let xp = SendablePointer(x.data), yp = SendablePointer(output.data), wp = SendablePointer(weight.value.data)
+            let bp = bias.map { SendablePointer($0.value.data) }
+            let inSize = g.channels * g.height * g.width, outSize = o * area
+            runPlans(lastPlans) { plan, first, w in
+                plan.runForward(x: xp.p + first * inSize, weight: wp.p, bias: bp?.p, y: yp.p + first * outSize,
+                                scratch: scratch[w].pointers, input: inputs[w].p)
+            }
+            return output
+        }
         if isDepthwise {
             depthwiseForward(g, x, into: output)
             return output
@@ -204,6 +363,31 @@ public final class Conv2d: InputGradientSkippable {
         let g = geometry(x.shape)
         let n = x.shape[0], area = g.outputArea, o = outChannels
         precondition(dy.count == n * o * area, "\(summary).backward: gradient \(dy.shape) for output \(output.shape)")
+        if !lastPlans.isEmpty {
+            if computesInputGradient { gradInput.resize(x.shape) }
+            let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
+            let grads = (0..<lastPlans.count).map { w in
+                let b = workspace.oneDNNBuffers[w]
+                b.weightGrad.resize(weight.value.shape)
+                b.biasGrad.resize([o])
+                return (SendablePointer(b.weightGrad.data), SendablePointer(b.biasGrad.data))
+            }
+            let xp = SendablePointer(x.data), wp = SendablePointer(weight.value.data), dyp = SendablePointer(dy.data)
+            let dxp = computesInputGradient ? SendablePointer(gradInput.data) : nil
+            let hasBias = bias != nil, ready = keptBlockedInput
+            let inputs = blockedInputPointers(forward: false)
+            let inSize = g.channels * g.height * g.width, outSize = o * area
+            runPlans(lastPlans) { plan, first, w in
+                plan.runBackward(x: xp.p + first * inSize, weight: wp.p, dy: dyp.p + first * outSize,
+                                 dx: dxp.map { $0.p + first * inSize }, dw: grads[w].0.p, db: hasBias ? grads[w].1.p : nil,
+                                 scratch: scratch[w].pointers, input: inputs[w].p, inputReady: ready)
+            }
+            for (dw, db) in grads {
+                Ops.axpy(weight.count, 1, dw.p, weight.grad.data)
+                if let bias { Ops.axpy(o, 1, db.p, bias.grad.data) }
+            }
+            return gradInput
+        }
         if let bias {
             let db = bias.grad.data
             for i in 0..<n {
@@ -266,4 +450,16 @@ public final class Conv2d: InputGradientSkippable {
         }
         return gradInput
     }
+}
+
+/// The plans of one call, for the workers' `@Sendable` closure (each worker touches only its own).
+private struct PlanList: @unchecked Sendable {
+    let plans: [(plan: OneDNNConvPlan, first: Int)]
+    init(_ plans: [(plan: OneDNNConvPlan, first: Int)]) { self.plans = plans }
+}
+
+/// One worker's two scratch regions, for the workers' `@Sendable` closure.
+private struct ScratchPair: @unchecked Sendable {
+    let pointers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    init(_ p: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) { pointers = p }
 }
