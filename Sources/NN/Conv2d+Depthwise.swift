@@ -37,15 +37,9 @@ extension Conv2d {
         let inPlane = g.height * g.width, outPlane = g.outputArea
         let workers = depthwiseWorkers(n, g)
         workspace.reserve(workers: workers)
-        var partials = [SendablePointer(weight.grad.data)]
-        for w in 1..<Swift.max(1, workers) {
-            workspace.weightGrads[w].resize(weight.value.shape)
-            workspace.weightGrads[w].zero()
-            partials.append(SendablePointer(workspace.weightGrads[w].data))
-        }
+        let dws = weightGradientPartials(workers: workers)
         let xp = SendablePointer(x.data), wp = SendablePointer(weight.value.data), dyp = SendablePointer(dy.data)
         let dxp = gradInput.map { SendablePointer($0.data) }
-        let dws = partials
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
             for s in lo..<hi {
                 for ch in 0..<c {
@@ -59,8 +53,6 @@ extension Conv2d {
                 }
             }
         }
-        for w in 1..<Swift.max(1, workers) {
-            Ops.axpy(weight.count, 1, workspace.weightGrads[w].data, weight.grad.data)
-        }
+        sumWeightGradientPartials(workers: workers)
     }
 }

@@ -402,14 +402,7 @@ public final class Conv2d: InputGradientSkippable {
         }
         let workers = workerCount(n, work: n * g.columnRows * area)
         let p = plan(g, x, batch: n, workers: workers)
-        // Worker 0 accumulates straight into the gradient; the others into private buffers.
-        var dws = [weight.grad.data]
-        for w in 1..<Swift.max(1, workers) {
-            workspace.weightGrads[w].resize(weight.value.shape)
-            workspace.weightGrads[w].zero()
-            dws.append(workspace.weightGrads[w].data)
-        }
-        let dwp = dws.map(SendablePointer.init), dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data)
+        let dwp = weightGradientPartials(workers: workers), dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data)
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
             let col = p.columns[w], kg = p.kg, og = p.og, dw = dwp[w].p
             for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
@@ -445,10 +438,27 @@ public final class Conv2d: InputGradientSkippable {
                 }
             }
         }
+        sumWeightGradientPartials(workers: workers)
+        return gradInput
+    }
+
+    /// Per worker, where its weight gradient accumulates: worker 0 straight into the
+    /// parameter's gradient, the others into zeroed private buffers (reserved by the caller)
+    /// that `sumWeightGradientPartials` adds in after the parallel region.
+    func weightGradientPartials(workers: Int) -> [SendablePointer<Float>] {
+        var partials = [SendablePointer(weight.grad.data)]
+        for w in 1..<Swift.max(1, workers) {
+            workspace.weightGrads[w].resize(weight.value.shape)
+            workspace.weightGrads[w].zero()
+            partials.append(SendablePointer(workspace.weightGrads[w].data))
+        }
+        return partials
+    }
+
+    func sumWeightGradientPartials(workers: Int) {
         for w in 1..<Swift.max(1, workers) {
             Ops.axpy(weight.count, 1, workspace.weightGrads[w].data, weight.grad.data)
         }
-        return gradInput
     }
 }
 
