@@ -48,23 +48,28 @@ import Tensor
         #expect(r110.network.layers.compactMap { $0 as? ResidualBlock }.count == 54)
     }
 
-    @Test(arguments: [[3, 32, 32], [1, 28, 28]])
-    func outputShapes(_ shape: [Int]) throws {
-        for name in ["lenet5", "convnet", "vgg11", "resnet20"] {
-            // VGG's 9M weights are left at zero: drawing them dominates a debug run.
-            let model = try ModelZoo.make(name, inputShape: shape, classes: 7, seed: 2, initialize: !name.hasPrefix("vgg"))
-            var rng = RNG(seed: 3)
-            let x = randomTensor([2] + shape, &rng)
-            let y = model.forward(x, training: true)
-            #expect(y.shape == [2, 7], "\(name) on \(shape)")
-            let finite = y.array.allSatisfy { $0.isFinite }
-            #expect(finite, "\(name) on \(shape)")
-            let dy = randomTensor([2, 7], &rng)
-            model.zeroGradients()
-            model.backward(dy)
-            let finiteGrads = model.parameters.allSatisfy { $0.grad.array.allSatisfy { $0.isFinite } }
-            #expect(finiteGrads, "\(name)")
+    @Test(arguments: ["lenet5", "convnet", "vgg11", "resnet20", "densenet40", "mobilenetv2"], [[3, 32, 32], [1, 28, 28]])
+    func forwardAndBackwardShapes(_ name: String, _ shape: [Int]) throws {
+        // VGG's 9M weights are left at zero: drawing them dominates a debug run.
+        let initialized = !name.hasPrefix("vgg")
+        let model = try ModelZoo.make(name, inputShape: shape, classes: 7, seed: 2, initialize: initialized)
+        var rng = RNG(seed: 3)
+        let x = randomTensor([2] + shape, &rng)
+        let y = model.forward(x, training: true)
+        #expect(y.shape == [2, 7], "\(name) on \(shape)")
+        let finite = y.array.allSatisfy { $0.isFinite }
+        #expect(finite, "\(name) on \(shape)")
+        let dy = randomTensor([2, 7], &rng)
+        model.zeroGradients()
+        model.backward(dy)
+        let grads = model.parameters.map { $0.grad.array }
+        #expect(grads.allSatisfy { $0.allSatisfy(\.isFinite) }, "\(name)")
+        if initialized {
+            // The gradient reaches the first convolution through every block.
+            #expect(grads[0].contains { $0 != 0 }, "\(name)")
         }
+        let evaluated = model.forward(x, training: false)
+        #expect(evaluated.shape == [2, 7] && evaluated.array.allSatisfy(\.isFinite))
     }
 
     @Test func tooSmallInputIsATypedError() {
