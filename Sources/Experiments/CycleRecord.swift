@@ -24,7 +24,8 @@ public struct CycleRecord: Codable, Equatable, Sendable {
     public var cycle: Int
     /// Nominal lambda = 100 (1 - p)^m.
     public var percentRemaining: Double
-    /// Lambda counted from the masks of the pruned layers.
+    /// Lambda counted from the masks over every prunable weight, layers left out of pruning
+    /// (`pruning.exclude`) included, as the papers count it (their 5.72 for a nominal 5.50).
     public var measuredPercentRemaining: Double
     /// Percent remaining per prunable parameter, counted from its mask.
     public var layers: [String: Double]
@@ -38,11 +39,16 @@ public struct CycleRecord: Codable, Equatable, Sendable {
     public var oracle: OracleOutcome?
     /// SPEC §7 measurements at the end of the cycle, when the spec asks for them.
     public var diagnostics: CycleDiagnostics?
+    /// Lambda counted over the layers that are pruned only (nil in records before it existed).
+    public var prunedLayersPercentRemaining: Double?
+    /// The machine and libraries that computed the record (not part of the spec's hash).
+    public var environment: RunEnvironment?
 
     enum CodingKeys: String, CodingKey {
         case schedule, seed, cycle, percentRemaining = "percent_remaining"
         case measuredPercentRemaining = "measured_percent_remaining", layers, peakLR = "peak_lr"
         case bestValAccuracy = "best_val_accuracy", earlyStopTestAccuracy = "early_stop_test_accuracy"
         case finalTestAccuracy = "final_test_accuracy", trainLoss = "train_loss", iterations, seconds, oracle, diagnostics
+        case prunedLayersPercentRemaining = "pruned_layers_percent_remaining", environment
     }
 }

@@ -19,6 +19,9 @@ public enum ReportMarkdown {
         md += "Mean ± sample standard deviation over seeds; columns are lambda, the percent of prunable weights remaining. "
         md += "Bold: best mean in the column.\n\n"
         md += accuracyTable(table, schedules: schedules, cycles: cycles, spec: spec)
+        if !spec.pruning.exclude.isEmpty {
+            md += "\n" + measuredLambdaLine(records: records, cycles: cycles) + "\n"
+        }
 
         md += "\n## Peak learning rate per cycle\n\n"
         md += "Mean over seeds of the peak LR each cycle was retrained with.\n\n"
@@ -31,6 +34,14 @@ public enum ReportMarkdown {
             md += oracleTable(records: records, spec: spec)
         }
 
+        let environments = Array(Set(records.compactMap(\.environment))).map(\.summary).sorted()
+        if !environments.isEmpty {
+            md += "\n## Computed on\n\n"
+            md += "Same seed, same numbers bit for bit holds on the same kind of CPU only: OpenBLAS and oneDNN "
+            md += "choose other kernels on other CPUs (AVX2 vs AVX-512).\n\n"
+            for e in environments { md += "- \(text(e))\n" }
+        }
+
         let notes = incompleteRuns(records: records, spec: spec)
         if !notes.isEmpty || table.rows.contains(where: { $0.runs < spec.seeds.count }) {
             md += "\n## Incomplete runs\n\n"
@@ -39,6 +50,18 @@ public enum ReportMarkdown {
             for n in notes { md += "- \(n)\n" }
         }
         return md
+    }
+
+    /// The columns are nominal lambda over the pruned layers; with layers left dense the papers
+    /// quote lambda over all prunable weights (5.72 for 5.50), measured from the masks.
+    static func measuredLambdaLine(records: [CycleRecord], cycles: [Int]) -> String {
+        let values = cycles.compactMap { m -> String? in
+            let rs = records.filter { $0.cycle == m }
+            guard !rs.isEmpty else { return nil }
+            return String(format: "%.2f", rs.reduce(0) { $0 + $1.measuredPercentRemaining } / Double(rs.count))
+        }
+        return "Lambda over all prunable weights, the dense layers included (measured, mean over runs): "
+            + values.joined(separator: ", ") + "."
     }
 
     /// Model, data, criterion, rate, cycles, budget and seeds: enough to tell two reports apart.

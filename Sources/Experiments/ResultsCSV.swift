@@ -5,7 +5,7 @@ import Foundation
 /// 0...1 and numbers keep full precision, so the file is input for further analysis.
 public enum ResultsCSV {
     public static let header = [
-        "schedule", "seed", "cycle", "lambda", "measured_lambda", "peak_lr",
+        "schedule", "seed", "cycle", "lambda", "measured_lambda", "pruned_layers_lambda", "peak_lr",
         "best_val_accuracy", "early_stop_test_accuracy", "final_test_accuracy",
         "train_loss", "iterations", "seconds",
         "oracle_best_peak", "oracle_feasible_low", "oracle_feasible_high", "oracle_candidates", "layers",
@@ -17,6 +17,7 @@ public enum ResultsCSV {
             let o = r.oracle
             out += line([
                 r.schedule, "\(r.seed)", "\(r.cycle)", number(r.percentRemaining), number(r.measuredPercentRemaining),
+                r.prunedLayersPercentRemaining.map(number) ?? "",
                 number(r.peakLR), number(r.bestValAccuracy), number(r.earlyStopTestAccuracy),
                 number(r.finalTestAccuracy), number(r.trainLoss), "\(r.iterations)", number(r.seconds),
                 o.map { number($0.bestPeak) } ?? "", o.map { number($0.feasibleLow) } ?? "",

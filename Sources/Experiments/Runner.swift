@@ -69,8 +69,12 @@ public final class Runner {
         var splitsBySeed: [UInt64: Splits] = [:]
         for (i, (plan, seed, ckpt)) in pending.enumerated() {
             if splitsBySeed[seed] == nil {
-                splitsBySeed = [seed: try DataSource.load(dataset: spec.data.dataset, directory: spec.data.dataDir, split: spec.data.split,
-                                                          validationFraction: spec.data.validationFraction, seed: seed)]
+                let splits = try DataSource.load(dataset: spec.data.dataset, directory: spec.data.dataDir, split: spec.data.split,
+                                                 validationFraction: spec.data.validationFraction, seed: seed)
+                if splitsBySeed.isEmpty {
+                    try MemoryEstimate.requireFit(model: spec.model, splits: splits, batchSize: spec.training.batchSize)
+                }
+                splitsBySeed = [seed: splits]
             }
             try runOne(plan: plan, seed: seed, splits: splitsBySeed[seed]!, from: ckpt, index: i + 1, of: pending.count)
         }
@@ -145,12 +149,13 @@ public final class Runner {
             records.append(CycleRecord(
                 schedule: name, seed: seed, cycle: m,
                 percentRemaining: percentRemaining(rate: spec.pruning.rate, cycle: m),
-                measuredPercentRemaining: report.percentRemaining,
+                measuredPercentRemaining: all.percentRemaining,
                 layers: Dictionary(uniqueKeysWithValues: all.layers.map { ($0.name, $0.percentRemaining) }),
                 peakLR: peak, bestValAccuracy: result.earlyStop.bestValidation,
                 earlyStopTestAccuracy: result.earlyStop.testAtBest, finalTestAccuracy: result.finalTestAccuracy,
                 trainLoss: result.trainLoss, iterations: budget(cycle: m),
-                seconds: Date().timeIntervalSince(t0), oracle: oracle, diagnostics: diagnostics))
+                seconds: Date().timeIntervalSince(t0), oracle: oracle, diagnostics: diagnostics,
+                prunedLayersPercentRemaining: report.percentRemaining, environment: .current))
             // Checkpoint first (it carries the records), then the records file: both atomic,
             // so a kill at any moment leaves either the old or the new consistent pair.
             let lines = try RunStore.encodeLines(records)
@@ -184,13 +189,17 @@ public final class Runner {
         let startState = peaks.count > 1 ? ModelState(model) : nil
         var best: (result: TrainingResult, peak: Double, state: ModelState?)?
         var candidates: [CycleRecord.Candidate] = []
+        // Per candidate; the run continues from (and late rewinding uses) the best one's.
         var captured: WeightSnapshot?
+        var bestCaptured: WeightSnapshot?
         var epochStart: [[Float]]?
         var bestEpochStart: [[Float]]?
         let perEpoch = (splits.train.count + spec.training.batchSize - 1) / spec.training.batchSize
         let lastEpoch = spec.diagnostics ? max(0, iterations - perEpoch) : -1
         for peak in peaks {
             startState?.restore(model)
+            captured = nil
+            epochStart = nil
             let schedule = try plan.schedule(cycle: m, peak: peak)
             let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
                                   seed: seed, stream: "batches.cycle\(m)", augment: spec.data.augment)
@@ -212,6 +221,7 @@ public final class Runner {
             if best == nil || result.earlyStop.bestValidation > best!.result.earlyStop.bestValidation {
                 best = (result, peak, peaks.count > 1 ? ModelState(model) : nil)
                 bestEpochStart = epochStart
+                bestCaptured = captured
             }
         }
         guard let best else { throw RunError.spec("schedule '\(plan.spec.name)' has no peak to train at cycle \(m)") }
@@ -224,7 +234,7 @@ public final class Runner {
                            feasibleHigh: feasible.max() ?? best.peak)
         }
         let peakLR = plan.isOracle ? best.peak : try plan.peak(cycle: m)
-        return (best.result, peakLR, oracle, captured, bestEpochStart)
+        return (best.result, peakLR, oracle, bestCaptured, bestEpochStart)
     }
 
     private func secondsLeft(adding partial: Int) -> Double? {

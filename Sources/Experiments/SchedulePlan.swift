@@ -3,10 +3,19 @@ import Schedules
 /// A schedule entry made concrete: which peaks cycle `m` tries (one, or the oracle's
 /// grid) and the per-iteration schedule for a given peak. Every schedule restarts at
 /// t = 0 each cycle (SPEC §3: all schedules are rewound every cycle).
+///
+/// Cycle 0 (dense training) runs `denseBudget` iterations. Without a shared
+/// `training.dense_schedule` it uses the entry's own shape stretched to that budget: the
+/// iterations the entry gives (warmup, drops, linear `decay`, cyclical `half_period`) are
+/// scaled by `denseBudget / budget` and rounded; shapes defined by fractions of the budget
+/// (cosine, one-cycle, slr) simply take the dense budget. To give the dense phase other
+/// iterations, set `training.dense_schedule`.
 public struct SchedulePlan {
     public let spec: ScheduleSpec
-    /// The per-iteration shape that peak policies re-peak each cycle.
+    /// The per-iteration shape that peak policies re-peak each cycle (cycles m >= 1).
     private let shape: (any PeakScalable)?
+    /// The same shape stretched to the dense budget, for cycle 0 when no dense schedule is shared.
+    private let denseShape: (any PeakScalable)?
     private let policy: PeakPolicy
     /// Dense-relative strategies (FT, LRW): the schedule for retraining cycles m >= 1.
     private let retrain: (any LearningRateSchedule)?
@@ -27,32 +36,52 @@ public struct SchedulePlan {
         case "finetune", "lr-rewind":
             guard let dense else { throw SchedulePlanError("'\(s.kind)' retrains relative to the dense training: set training.dense_schedule") }
             shape = nil
+            denseShape = nil
             policy = .fixed(dense.peak)
             retrain = s.kind == "finetune"
                 ? try ConstantSchedule.fineTuning(after: dense, originalLength: denseBudget, budget: budget)
                 : Self.rewound(dense, originalLength: denseBudget, budget: budget)
-        case "scyc":
-            let peak = SCycPeak(epsilon: try Self.need(s.epsilon, "epsilon"), delta: try Self.need(s.delta, "delta"),
-                                q: s.q ?? 1, beta: s.beta ?? 5, pruningRate: rate)
-            shape = WarmupSchedule(a: peak.epsilon, b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
-            policy = .sCyc(peak)
-            retrain = nil
-        case "oracle":
-            let grid = try s.grid ?? PeakPolicy.logGrid(from: 1e-4, to: 1e-1, perDecade: 3)
-            shape = WarmupSchedule(a: grid.first ?? 0.1, b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
-            policy = .oracle(grid: grid)
-            retrain = nil
-        case "table":
-            let peaks = try Self.need(s.peaks, "peaks")
-            shape = WarmupSchedule(a: peaks.first ?? 0.1, b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
-            policy = .table(peaks)
+        case "scyc", "oracle", "table":
+            let first: Double
+            switch s.kind {
+            case "scyc":
+                let peak = SCycPeak(epsilon: try Self.need(s.epsilon, "epsilon"), delta: try Self.need(s.delta, "delta"),
+                                    q: s.q ?? 1, beta: s.beta ?? 5, pruningRate: rate)
+                policy = .sCyc(peak)
+                first = peak.epsilon
+            case "oracle":
+                let grid = try s.grid ?? PeakPolicy.logGrid(from: 1e-4, to: 1e-1, perDecade: 3)
+                policy = .oracle(grid: grid)
+                first = grid.first ?? 0.1
+            default:
+                let peaks = try Self.need(s.peaks, "peaks")
+                policy = .table(peaks)
+                first = peaks.first ?? 0.1
+            }
+            let stretched = Self.stretched(s, from: budget, to: denseBudget)
+            shape = WarmupSchedule(a: first, b: s.warmup ?? 0, drops: s.drops ?? [], budget: budget)
+            denseShape = WarmupSchedule(a: first, b: stretched.warmup ?? 0, drops: stretched.drops ?? [], budget: denseBudget)
             retrain = nil
         default:
             let plain = try Self.shape(s, budget: budget)
             shape = plain
+            denseShape = try Self.shape(Self.stretched(s, from: budget, to: denseBudget), budget: denseBudget)
             policy = .fixed(plain.peak)
             retrain = nil
         }
+    }
+
+    /// The entry with every iteration count it gives scaled from `budget` to `target`
+    /// (rounded to the nearest iteration), so cycle 0 keeps the shape of a retraining cycle.
+    static func stretched(_ s: ScheduleSpec, from budget: Int, to target: Int) -> ScheduleSpec {
+        guard budget != target else { return s }
+        let scale = { (x: Int) -> Int in Int((Double(x) * Double(target) / Double(budget)).rounded()) }
+        var out = s
+        out.warmup = s.warmup.map(scale)
+        out.drops = s.drops?.map(scale)
+        out.decay = s.decay.map(scale)
+        out.halfPeriod = s.halfPeriod.map(scale)
+        return out
     }
 
     /// A plain per-iteration shape from its spec entry (SPEC §4 parameter names in comments).
@@ -93,6 +122,7 @@ public struct SchedulePlan {
     /// The schedule of cycle `m` trained at `peak` (one of `candidates(cycle:)`).
     public func schedule(cycle m: Int, peak: Double) throws -> any LearningRateSchedule {
         if m == 0, let dense { return dense.withPeak(peak) }
+        if m == 0, let denseShape { return denseShape.withPeak(peak) }
         // FT / LRW always have a dense schedule, so here m >= 1.
         if let retrain { return retrain }
         return shape!.withPeak(peak)
@@ -113,13 +143,20 @@ public struct SchedulePlan {
         return try schedule(cycle: m, peak: peaks[0]).trace(budget)
     }
 
+    /// Checks every cycle's schedule against that cycle's own budget (cycle 0: the dense
+    /// budget), so a drop that fits a retraining cycle but not the dense phase is caught.
     public func validate(cycles: Int) throws {
         try dense?.validate()
         try retrain?.validate()
         if let shape { try shape.validate() }
         try policy.validate(cycles: cycles)
-        if case .oracle = policy {} else {
-            for m in 0...cycles { for p in try candidates(cycle: m) { try schedule(cycle: m, peak: p).validate() } }
+        for m in 0...cycles {
+            for p in try candidates(cycle: m) {
+                do { try schedule(cycle: m, peak: p).validate() } catch let e as ScheduleError where m == 0 && dense == nil {
+                    throw SchedulePlanError("cycle 0 runs training.dense_iterations, so the shape is stretched to that budget: \(e); "
+                                            + "set training.dense_schedule to give the dense phase its own iterations")
+                }
+            }
         }
     }
 }

@@ -314,8 +314,10 @@ public enum SpecParser {
                 throw (root.child("training")?.child("dense_schedule") ?? root).error("\(e)")
             }
         }
-        if let k = rewindIteration(spec.pruning.rewind), k > spec.training.denseBudget {
-            throw (root.child("pruning")?.child("rewind") ?? root).error("iteration \(k) is beyond the dense budget \(spec.training.denseBudget)")
+        // Iteration K's weights are captured before step K of dense training, so K must be one of its steps.
+        if let k = rewindIteration(spec.pruning.rewind), k >= spec.training.denseBudget {
+            throw (root.child("pruning")?.child("rewind") ?? root).error(
+                "iteration \(k) is outside the dense training's iterations [0, \(spec.training.denseBudget)): late rewinding would capture nothing")
         }
     }
 }

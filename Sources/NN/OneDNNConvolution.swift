@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The oneDNN CPU engine and the threading knob, shared by every convolution.
-enum OneDNN {
+public enum OneDNN {
     /// Nil when the library cannot make a CPU engine; convolutions then stay on im2col.
     nonisolated(unsafe) static let engine: dnnl_engine_t? = {
         var e: dnnl_engine_t?
@@ -21,6 +21,12 @@ enum OneDNN {
     static func useThreads(_ n: Int) {
         guard let get = ompGetMaxThreads, let set = ompSetNumThreads else { return }
         if Int(get()) != n { set(Int32(n)) }
+    }
+
+    /// "oneDNN MAJOR.MINOR.PATCH (CPU runtime)", recorded with results: its kernels differ per CPU.
+    public static var version: String {
+        guard let v = dnnl_version()?.pointee else { return "oneDNN (unknown version)" }
+        return "oneDNN \(v.major).\(v.minor).\(v.patch)"
     }
 
     /// The calling thread's OpenMP team size (1 without OpenMP).

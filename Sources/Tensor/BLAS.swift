@@ -39,4 +39,15 @@ public enum BLAS {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(newValue)) }
     }
+
+    /// OpenBLAS's build string and the kernel set it picked for this CPU, e.g.
+    /// "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64 (core: Haswell)".
+    public static var libraryVersion: String {
+        func text(_ p: UnsafeMutablePointer<CChar>?, _ fallback: String) -> String {
+            var s = p.map { String(cString: $0) } ?? fallback
+            while s.last == " " { s.removeLast() }
+            return s
+        }
+        return "\(text(openblas_get_config(), "OpenBLAS (unknown build)")) (core: \(text(openblas_get_corename(), "unknown")))"
+    }
 }

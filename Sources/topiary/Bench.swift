@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import NN
 import Tensor
@@ -32,6 +33,7 @@ struct Bench: ParsableCommand {
         guard warmup >= 0 else { throw CLIError("--warmup must be non-negative, got \(warmup)") }
         let shape = try parseShape(input)
         try compute.apply()
+        try MemoryEstimate.check(model: model, inputShape: shape, classes: classes, batchSize: batchSize)
         let net = try ModelZoo.make(model, inputShape: shape, classes: classes, seed: 1)
         let opt = SGD(momentum: 0.9, weightDecay: 1e-4)
         var rng = RNG(seed: 1, stream: "bench")

@@ -51,6 +51,7 @@ struct Train: ParsableCommand {
         try compute.apply()
         let opt = try optimizer.make()
         let splits = try data.load(seed: seed)
+        try MemoryEstimate.requireFit(model: model, splits: splits, batchSize: batchSize)
         let net = try ModelZoo.make(model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
         let trainer = Trainer(model: net, optimizer: opt, splits: splits, batchSize: batchSize, seed: seed, augment: augment)
         let perEpoch = trainer.batcher.batchesPerEpoch

@@ -111,7 +111,7 @@ func sampleRecords() -> [CycleRecord] {
         let recs = sampleRecords()
         let csv = ResultsCSV.render(records: recs)
         let lines = csv.components(separatedBy: "\r\n")
-        #expect(lines.first == "schedule,seed,cycle,lambda,measured_lambda,peak_lr,best_val_accuracy,early_stop_test_accuracy,final_test_accuracy,train_loss,iterations,seconds,oracle_best_peak,oracle_feasible_low,oracle_feasible_high,oracle_candidates,layers")
+        #expect(lines.first == "schedule,seed,cycle,lambda,measured_lambda,pruned_layers_lambda,peak_lr,best_val_accuracy,early_stop_test_accuracy,final_test_accuracy,train_loss,iterations,seconds,oracle_best_peak,oracle_feasible_low,oracle_feasible_high,oracle_candidates,layers")
         #expect(lines.count == recs.count + 2) // header, records, empty after the final CRLF
         #expect(lines.last == "")
         // Seed 1 sits 0.02 below the mean: early-stop 0.83, best validation +0.01, final -0.01.

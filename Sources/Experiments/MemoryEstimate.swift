@@ -1,0 +1,116 @@
+import Data
+import Foundation
+import NN
+import Tensor
+
+/// How much memory training a model at a batch size needs, estimated before anything large
+/// is allocated, so an impossible batch is refused with one line instead of an allocation
+/// failure or the kernel's out-of-memory killer.
+///
+/// A scratch copy of the model takes one training step at batch 1 and one at batch 2; the
+/// buffers its layers then hold (found by reflection: every `Tensor` and `[Float]` a layer or
+/// its sub-layers store) grow by the per-sample size. The estimate is parameters ×4 (values,
+/// gradients, up to two optimizer moments) + fixed buffers + per sample × the larger of the
+/// training and evaluation batch + two copies of the input batch (batcher, augmentation).
+/// Work that lives outside layers (library scratch space) is not counted: it is an estimate.
+public struct MemoryEstimate: Sendable, Equatable {
+    public let parameterBytes: Double
+    public let fixedBytes: Double
+    public let bytesPerSample: Double
+    public let inputBytesPerSample: Double
+
+    public static func measure(model name: String, inputShape: [Int], classes: Int) throws -> MemoryEstimate {
+        let model = try ModelZoo.make(name, inputShape: inputShape, classes: classes, seed: 0)
+        let grad = Tensor(shape: [0])
+        func held(batch: Int) -> Double {
+            let x = Tensor(shape: [batch] + inputShape)
+            let labels = [Int32](repeating: 0, count: batch)
+            let out = model.forward(x, training: true)
+            labels.withUnsafeBufferPointer { _ = SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: grad) }
+            model.backward(grad)
+            var seen = Set<ObjectIdentifier>()
+            return layerBytes(model.network, seen: &seen)
+        }
+        let one = held(batch: 1), two = held(batch: 2)
+        let perSample = max(0, two - one)
+        let params = Double(model.parameters.reduce(0) { $0 + $1.count }) * 4
+        return MemoryEstimate(parameterBytes: params, fixedBytes: max(0, one - perSample), bytesPerSample: perSample,
+                              inputBytesPerSample: Double(inputShape.reduce(1, *)) * 4)
+    }
+
+    /// Bytes for training at `batchSize` and evaluating at `evalBatchSize`.
+    public func bytes(batchSize: Int, evalBatchSize: Int = 0) -> Double {
+        let samples = Double(max(batchSize, evalBatchSize))
+        return parameterBytes * 4 + fixedBytes + samples * (bytesPerSample + 2 * inputBytesPerSample)
+    }
+
+    /// Buffers held by `layer` and its sub-layers, each tensor counted once.
+    static func layerBytes(_ layer: Any, seen: inout Set<ObjectIdentifier>) -> Double {
+        var total = 0.0
+        var mirror: Mirror? = Mirror(reflecting: layer)
+        while let m = mirror {
+            for child in m.children { total += valueBytes(child.value, seen: &seen) }
+            mirror = m.superclassMirror
+        }
+        return total
+    }
+
+    private static func valueBytes(_ value: Any, seen: inout Set<ObjectIdentifier>) -> Double {
+        switch value {
+        case is Parameter: return 0  // counted with the parameters
+        case let t as Tensor:
+            return seen.insert(ObjectIdentifier(t)).inserted ? Double(t.capacity) * 4 : 0
+        case let a as [Float]: return Double(a.count) * 4
+        case let ts as [Tensor]: return ts.reduce(0) { $0 + valueBytes($1, seen: &seen) }
+        case let l as any Layer:
+            return seen.insert(ObjectIdentifier(l)).inserted ? layerBytes(l, seen: &seen) : 0
+        case let ls as [any Layer]: return ls.reduce(0) { $0 + valueBytes($1, seen: &seen) }
+        default: return 0
+        }
+    }
+
+    /// Memory this process may still use: MemAvailable, capped by a cgroup (v2) limit.
+    public static var availableBytes: Double? {
+        func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+        var available: Double?
+        if let info = read("/proc/meminfo"),
+           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+           let kb = Double(line.split(separator: " ").dropFirst().first ?? "") {
+            available = kb * 1024
+        }
+        if let limit = read("/sys/fs/cgroup/memory.max").flatMap({ Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }),
+           let used = read("/sys/fs/cgroup/memory.current").flatMap({ Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            available = min(available ?? .infinity, max(0, limit - used))
+        }
+        return available
+    }
+
+    /// Throws one line naming the estimate and the memory available when training `name` at
+    /// `batchSize` cannot fit.
+    public static func check(model name: String, inputShape: [Int], classes: Int, batchSize: Int,
+                             evalBatchSize: Int = 0) throws {
+        guard let available = availableBytes else { return }
+        let estimate = try measure(model: name, inputShape: inputShape, classes: classes)
+        let need = estimate.bytes(batchSize: batchSize, evalBatchSize: evalBatchSize)
+        guard need > available else { return }
+        throw RunError.spec("batch size \(batchSize) needs about \(gib(need)) of memory for \(name) (estimate), "
+                            + "more than the \(gib(available)) available; use a smaller batch")
+    }
+
+    static func gib(_ bytes: Double) -> String {
+        let gib = 1024.0 * 1024 * 1024
+        return bytes >= gib ? String(format: "%.1f GiB", bytes / gib) : String(format: "%.0f MiB", bytes / (gib / 1024))
+    }
+
+    /// The checks every command that trains makes once its data is loaded: the batch must not
+    /// be larger than the training set (an error, not a silent cap: the budget in iterations
+    /// would no longer mean what the spec says), and it must fit in memory.
+    public static func requireFit(model name: String, splits: Splits, batchSize: Int, evalBatchSize: Int = 1000) throws {
+        let n = splits.train.count
+        guard batchSize <= n else {
+            throw RunError.spec("batch size \(batchSize) is larger than the training set (\(n) samples)")
+        }
+        try check(model: name, inputShape: splits.train.sampleShape, classes: splits.train.classes, batchSize: batchSize,
+                  evalBatchSize: min(evalBatchSize, max(splits.validation.count, splits.test.count)))
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import NN
+import Tensor
+
+/// Where a result was computed. The same seed gives bit-identical numbers only on the same
+/// kind of CPU: OpenBLAS and oneDNN pick different kernels on AVX2 and AVX-512 machines, so
+/// every record carries this (outside the spec's hash) and report.md lists it.
+public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
+    public var topiary: String
+    /// The CPU's model name as /proc/cpuinfo gives it.
+    public var cpu: String
+    /// The widest vector extension the CPU offers: AVX-512, AVX2, AVX or SSE.
+    public var vectorExtension: String
+    public var openblas: String
+    public var onednn: String
+
+    enum CodingKeys: String, CodingKey {
+        case topiary, cpu, vectorExtension = "vector_extension", openblas, onednn
+    }
+
+    /// Topiary's own version (semantic versioning; see CHANGELOG.md when one exists).
+    public static let topiaryVersion = "0.1.0-dev"
+
+    /// This machine, read once.
+    public static let current: RunEnvironment = {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        func field(_ key: String) -> String? {
+            info.split(separator: "\n").first { $0.hasPrefix(key) }
+                .flatMap { $0.split(separator: ":", maxSplits: 1).last }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
+        let vector = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2"
+            : flags.contains("avx") ? "AVX" : "SSE"
+        return RunEnvironment(topiary: topiaryVersion, cpu: field("model name") ?? "unknown CPU", vectorExtension: vector,
+                              openblas: BLAS.libraryVersion, onednn: OneDNN.version)
+    }()
+
+    /// One line for reports and logs.
+    public var summary: String { "\(cpu) (\(vectorExtension)); \(openblas); \(onednn); Topiary \(topiary)" }
+}
