@@ -11,6 +11,25 @@ public struct CycleRecord: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case candidates, bestPeak = "best_peak", feasibleLow = "feasible_low", feasibleHigh = "feasible_high"
         }
+
+        /// The feasible interval spans the peaks within this much validation accuracy of the best (SPEC §4).
+        public static let feasibleMargin = 0.005
+
+        public init(candidates: [Candidate], bestPeak: Double, feasibleLow: Double, feasibleHigh: Double) {
+            self.candidates = candidates
+            self.bestPeak = bestPeak
+            self.feasibleLow = feasibleLow
+            self.feasibleHigh = feasibleHigh
+        }
+
+        /// The outcome of a grid search: the best candidate (the first of equals, in grid order)
+        /// and the smallest and largest peak within 0.5 points of its validation accuracy.
+        public init?(candidates: [Candidate]) {
+            guard let best = candidates.max(by: { $0.valAccuracy < $1.valAccuracy }) else { return nil }
+            let first = candidates.first { $0.valAccuracy == best.valAccuracy }!
+            let feasible = candidates.filter { $0.valAccuracy >= first.valAccuracy - Self.feasibleMargin }.map(\.peak)
+            self.init(candidates: candidates, bestPeak: first.peak, feasibleLow: feasible.min()!, feasibleHigh: feasible.max()!)
+        }
     }
 
     public struct Candidate: Codable, Equatable, Sendable {

@@ -228,10 +228,8 @@ public final class Runner {
         best.state?.restore(model)
         var oracle: CycleRecord.OracleOutcome?
         if plan.isOracle {
-            let bestVal = best.result.earlyStop.bestValidation
-            let feasible = candidates.filter { $0.valAccuracy >= bestVal - 0.005 }.map(\.peak)
-            oracle = .init(candidates: candidates, bestPeak: best.peak, feasibleLow: feasible.min() ?? best.peak,
-                           feasibleHigh: feasible.max() ?? best.peak)
+            oracle = CycleRecord.OracleOutcome(candidates: candidates)
+            assert(oracle?.bestPeak == best.peak, "the run continues from the candidate the outcome names")
         }
         let peakLR = plan.isOracle ? best.peak : try plan.peak(cycle: m)
         return (best.result, peakLR, oracle, bestCaptured, bestEpochStart)

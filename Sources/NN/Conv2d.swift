@@ -124,6 +124,9 @@ public final class Conv2d: InputGradientSkippable {
     /// The plans the last forward ran, one per worker with its first sample (backward runs the
     /// same ones); empty after an im2col forward.
     private var lastPlans: [(plan: OneDNNConvPlan, first: Int)] = []
+    /// Whether the last forward ran on oneDNN (false: im2col or direct kernels, also when
+    /// oneDNN declined a configuration), so tests can tell a fallback from the path they test.
+    var lastForwardUsedOneDNN: Bool { !lastPlans.isEmpty }
     /// Per worker: the library-layout input of the last training-mode forward, which backward
     /// reads (one per layer, whatever the batch size; evaluation-mode forwards use the
     /// workspace's shared buffer and backward converts again).

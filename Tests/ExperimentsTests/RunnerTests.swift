@@ -151,8 +151,25 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
             let best = o.candidates.max { $0.valAccuracy < $1.valAccuracy }!
             #expect(o.bestPeak == best.peak && r.peakLR == best.peak)
             #expect(r.bestValAccuracy == best.valAccuracy)
-            #expect(o.feasibleLow <= o.bestPeak && o.bestPeak <= o.feasibleHigh)
         }
+    }
+
+    /// SPEC §4: the feasible interval holds every peak within 0.5 points of the best
+    /// validation accuracy, on accuracies constructed so each side of the rule is hit.
+    @Test func feasibleIntervalFollowsTheHalfPointRule() throws {
+        let c = { (peak: Double, acc: Double) in CycleRecord.Candidate(peak: peak, valAccuracy: acc) }
+        let o = try #require(CycleRecord.OracleOutcome(candidates: [
+            c(1e-4, 0.700), c(1e-3, 0.8951), c(1e-2, 0.900), c(3e-2, 0.8952), c(1e-1, 0.8948),
+        ]))
+        #expect(o.bestPeak == 1e-2)
+        #expect(o.feasibleLow == 1e-3 && o.feasibleHigh == 3e-2)  // 0.8952 is in, 0.8948 is out
+        // Not contiguous in the grid: the interval spans the extremes of the feasible peaks.
+        let gap = try #require(CycleRecord.OracleOutcome(candidates: [c(1e-3, 0.90), c(1e-2, 0.5), c(1e-1, 0.899)]))
+        #expect(gap.bestPeak == 1e-3 && gap.feasibleLow == 1e-3 && gap.feasibleHigh == 1e-1)
+        // Ties go to the first candidate in grid order, as the runner continues from it.
+        let tie = try #require(CycleRecord.OracleOutcome(candidates: [c(1e-3, 0.8), c(1e-2, 0.8)]))
+        #expect(tie.bestPeak == 1e-3)
+        #expect(CycleRecord.OracleOutcome(candidates: []) == nil)
     }
 }
 

@@ -1,5 +1,5 @@
 import Testing
-import NN
+@testable import NN
 import Tensor
 
 /// Conv2d's oneDNN paths give what its im2col path gives: output, input gradient, and weight
@@ -28,8 +28,10 @@ import Tensor
     ]
 
     /// Forward, then backward with gradients pre-filled with 0.5 (so accumulation shows),
-    /// on `threads` workers: output, input gradient, weight gradient, bias gradient.
-    func run(_ k: Case, _ algorithm: Conv2d.Algorithm, threads: Int) -> [[Float]] {
+    /// on `threads` workers: output, input gradient, weight gradient, bias gradient. Also says
+    /// whether the forward ran on oneDNN: a silent fallback to im2col would make an agreement
+    /// test compare im2col with itself.
+    func run(_ k: Case, _ algorithm: Conv2d.Algorithm, threads: Int) -> (values: [[Float]], oneDNN: Bool) {
         var rng = RNG(seed: 31)
         let conv = Conv2d(k.inC, k.outC, kernel: k.kernel, stride: k.stride, padding: k.padding, groups: k.groups,
                           bias: k.bias, rng: &rng)
@@ -40,19 +42,22 @@ import Tensor
         Parallel.threads = threads
         defer { Parallel.threads = saved }
         let y = conv.forward(x, training: true).clone()
+        let ranOneDNN = conv.lastForwardUsedOneDNN
         let dy = randomTensor(y.shape, &rng)
         conv.weight.grad.fill(0.5)
         conv.bias?.grad.fill(0.5)
         let dx = conv.backward(dy).array
-        return [y.array, dx, conv.weight.grad.array, conv.bias?.grad.array ?? []]
+        return ([y.array, dx, conv.weight.grad.array, conv.bias?.grad.array ?? []], ranOneDNN)
     }
 
     @Test(arguments: cases)
     func oneDNNMatchesIm2col(_ k: Case) {
-        let reference = run(k, .im2col, threads: 1)
+        let (reference, im2colUsedOneDNN) = run(k, .im2col, threads: 1)
+        #expect(!im2colUsedOneDNN)
         for algorithm in [Conv2d.Algorithm.oneDNN, .oneDNNPlain] {
             for threads in [1, 2] {
-                let got = run(k, algorithm, threads: threads)
+                let (got, usedOneDNN) = run(k, algorithm, threads: threads)
+                #expect(usedOneDNN, "\(k.testDescription) \(algorithm) \(threads) threads: oneDNN built no plan (fell back to im2col)")
                 for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
                     expectClose(got[i], reference[i].map(Double.init), rel: 1e-4, abs: 1e-4,
                                 "\(k.testDescription) \(algorithm) \(threads) threads: \(what)")
@@ -78,6 +83,7 @@ import Tensor
             for c in [conv, ref] {
                 c.computesInputGradient = !skip
                 let y = c.forward(x, training: training).array
+                #expect(c.lastForwardUsedOneDNN == (c === conv))
                 let dx = c.backward(dy).array
                 outputs.append(y + (skip ? [] : dx))
             }
