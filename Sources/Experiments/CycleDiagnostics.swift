@@ -1,6 +1,7 @@
 /// Post-activation outputs of one hidden activation layer over the diagnostic batches.
 public struct ActivationDistribution: Sendable, Codable, Equatable {
-    /// "hidden1", "hidden2", … in forward order.
+    /// The activation layer's path in the network, e.g. "fc1.relu" or "layer1.0.relu1"
+    /// ("hidden1", "hidden2", … in forward order for layers built without a name).
     public var name: String
     /// The activation layer's summary, e.g. "ReLU".
     public var layer: String

@@ -5,9 +5,16 @@ import Tensor
 
 /// Measures SPEC §7's per-cycle diagnostics on a few fixed batches.
 ///
-/// The model runs in evaluation mode, so the measurement neither moves BatchNorm running
-/// statistics nor draws from Dropout's stream: training after a measurement is the same
-/// as without it. Parameter values are untouched; gradients are left zeroed.
+/// The model runs in training mode, so the gradients are the ones training follows
+/// (BatchNorm normalises with batch statistics, Dropout drops) and the hidden
+/// representations are the ones those gradients flow through. What training mode moves is
+/// put back afterwards: BatchNorm running statistics (`model.buffers`) and Dropout streams
+/// (no zoo model has Dropout), so training after a measurement is the same as without it.
+/// Parameter values are untouched; gradients are left zeroed.
+///
+/// Hidden layers are all activation layers (`Activation`), inside blocks too, named by
+/// their path in the network ("layer1.0.relu1", "block3.mlp.gelu"); an activation that is
+/// the network's last layer is its output and left out.
 public enum Diagnostics {
     /// Percentiles of the dense network's `|g|` used as tail thresholds when none are given.
     public static let tailPercentiles: [Double] = [95, 99]
@@ -35,33 +42,30 @@ public enum Diagnostics {
                                tailThresholds: [Double]? = nil,
                                selection: PrunableSelection = .all) -> CycleDiagnostics {
         precondition(batches > 0, "diagnostics need at least one batch")
-        let leaves = leafLayers(model.network)
-        // An activation that is the network's last layer is its output, not a hidden layer.
-        let hidden = leaves.indices.filter { $0 < leaves.count - 1 && isActivation(leaves[$0]) }
-        var outputs = [[Float]](repeating: [], count: hidden.count)
-        var units = [Int](repeating: 0, count: hidden.count)
+        let leaves = model.network.leaves
+        // The last leaf is the network's output, not a hidden layer.
+        let hidden = leaves.dropLast().compactMap { $0 as? any Activation }
+        let outputs = hidden.map { _ in ObservedOutputs() }
+        for (a, o) in zip(hidden, outputs) { a.observer = o.record }
+
+        let buffers = model.buffers.map { $0.clone() }
+        let dropouts = leaves.compactMap { $0 as? Dropout }
+        let streams = dropouts.map(\.rng)
+        defer {
+            for a in hidden { a.observer = nil }
+            for (b, saved) in zip(model.buffers, buffers) { b.copy(from: saved) }
+            for (d, rng) in zip(dropouts, streams) { d.rng = rng }
+        }
+
         let dLogits = Tensor(shape: [0])
         var lossSum = 0.0
         var samples = 0
-
         model.zeroGradients()
         for _ in 0..<batches {
-            let n = batcher.next()
-            samples += n
-            // Leaf by leaf, which is what Sequential.forward does, so hidden outputs can be
-            // read; model.backward then uses the caches these calls left.
-            var h = batcher.inputs
-            var k = 0
-            for (i, layer) in leaves.enumerated() {
-                h = layer.forward(h, training: false)
-                if k < hidden.count, hidden[k] == i {
-                    outputs[k].append(contentsOf: h.buffer)
-                    units[k] = n > 0 ? h.count / n : 0
-                    k += 1
-                }
-            }
+            samples += batcher.next()
+            let logits = model.forward(batcher.inputs, training: true)
             let loss = batcher.labels.withUnsafeBufferPointer {
-                SoftmaxCrossEntropy.evaluate(logits: h, labels: $0.baseAddress!, grad: dLogits).loss
+                SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: dLogits).loss
             }
             lossSum += Double(loss)
             model.backward(dLogits)
@@ -77,17 +81,19 @@ public enum Diagnostics {
         let updates = unpruned.map { lr * $0 }
 
         var activations: [ActivationDistribution] = []
-        for (k, i) in hidden.enumerated() {
-            let d = DistributionSummary(outputs[k])
+        for (k, (a, o)) in zip(hidden, outputs).enumerated() {
+            let d = DistributionSummary(o.values)
             var zeros = 0
-            for v in outputs[k] where v == 0 { zeros += 1 }
+            for v in o.values where v == 0 { zeros += 1 }
             activations.append(ActivationDistribution(
-                name: "hidden\(k + 1)", layer: leaves[i].summary, units: units[k], eaa: d.meanSquare,
-                zeroFraction: outputs[k].isEmpty ? 0 : Double(zeros) / Double(outputs[k].count), distribution: d))
+                name: a.name.isEmpty ? "hidden\(k + 1)" : a.name, layer: a.summary,
+                // Per sample: a layer may see the batch flattened (ViT's MLP: [N * T, features]).
+                units: samples > 0 ? o.values.count / samples : 0, eaa: d.meanSquare,
+                zeroFraction: o.values.isEmpty ? 0 : Double(zeros) / Double(o.values.count), distribution: d))
         }
         var pooled: [Float] = []
-        pooled.reserveCapacity(outputs.reduce(0) { $0 + $1.count })
-        for o in outputs { pooled.append(contentsOf: o) }
+        pooled.reserveCapacity(outputs.reduce(0) { $0 + $1.values.count })
+        for o in outputs { pooled.append(contentsOf: o.values) }
 
         return CycleDiagnostics(
             percentRemaining: all.isEmpty ? 100 : 100 * Double(unpruned.count) / Double(all.count),
@@ -130,13 +136,11 @@ public enum Diagnostics {
         return (unpruned, all)
     }
 
-    /// The non-container layers in forward order (nested Sequentials unrolled).
-    static func leafLayers(_ network: Sequential) -> [any Layer] {
-        network.layers.flatMap { layer -> [any Layer] in
-            if let s = layer as? Sequential { return leafLayers(s) }
-            return [layer]
-        }
-    }
+    static func isActivation(_ layer: any Layer) -> Bool { layer is any Activation }
+}
 
-    static func isActivation(_ layer: any Layer) -> Bool { layer is ReLU || layer is ReLU6 || layer is GELU }
+/// One activation layer's outputs over the diagnostic batches, appended by its observer.
+final class ObservedOutputs {
+    var values: [Float] = []
+    func record(_ h: Tensor) { values.append(contentsOf: h.buffer) }
 }

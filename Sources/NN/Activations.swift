@@ -1,16 +1,19 @@
 import Tensor
 
 /// max(0, x).
-public final class ReLU: Layer {
+public final class ReLU: Activation {
+    public let name: String
+    public var observer: ((Tensor) -> Void)?
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
-    public init() {}
+    public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
         let n = x.count, xp = x.data, yp = output.data
         for i in 0..<n { yp[i] = xp[i] > 0 ? xp[i] : 0 }
+        observer?(output)
         return output
     }
 
@@ -29,16 +32,19 @@ public final class ReLU: Layer {
 
 /// min(max(0, x), 6), MobileNetV2's activation (Sandler et al. 2018); the gradient is zero
 /// outside (0, 6), at both kinks as PyTorch's `hardtanh` backward has it.
-public final class ReLU6: Layer {
+public final class ReLU6: Activation {
+    public let name: String
+    public var observer: ((Tensor) -> Void)?
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
-    public init() {}
+    public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU6" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
         let n = x.count, xp = x.data, yp = output.data
         for i in 0..<n { yp[i] = Swift.min(Swift.max(xp[i], 0), 6) }
+        observer?(output)
         return output
     }
 

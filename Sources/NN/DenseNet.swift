@@ -37,7 +37,7 @@ public final class DenseBlock: Layer {
         var units: [Unit] = []
         for i in 0..<layers {
             let c = inChannels + i * growth
-            units.append(Unit(bn: BatchNorm2d(c, name: "\(name).\(i).bn"), relu: ReLU(),
+            units.append(Unit(bn: BatchNorm2d(c, name: "\(name).\(i).bn"), relu: ReLU(name: "\(name).\(i).relu"),
                               conv: Conv2d(c, growth, kernel: 3, padding: 1, bias: false, name: "\(name).\(i).conv",
                                            initializer: initializer, workspace: ws, rng: &rng)))
         }
@@ -46,6 +46,7 @@ public final class DenseBlock: Layer {
 
     public var parameters: [Parameter] { units.flatMap { $0.bn.parameters + $0.conv.parameters } }
     public var buffers: [Tensor] { units.flatMap(\.bn.buffers) }
+    public var sublayers: [any Layer] { units.flatMap { [$0.bn, $0.relu, $0.conv] as [any Layer] } }
     public var summary: String { "DenseBlock(\(inChannels)→\(outChannels), \(units.count) layers, growth \(growth))" }
 
     /// Copies channels `from ..< from + count` of `src` (`srcChannels` per sample) into
@@ -99,7 +100,7 @@ extension ModelZoo.ConvBuilder {
     /// BN then ReLU on the current channels: DenseNet's pre-activation before a conv or the pooling.
     mutating func bnReLU(name: String) {
         layers.append(BatchNorm2d(channels, name: "\(name).bn"))
-        layers.append(ReLU())
+        layers.append(ReLU(name: "\(name).relu"))
     }
 
     mutating func dense(layers count: Int, growth: Int, name: String) throws {

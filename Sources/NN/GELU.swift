@@ -8,13 +8,15 @@ import Darwin
 
 /// Gaussian error linear unit in its exact form, `x * Phi(x) = x/2 * (1 + erf(x/sqrt 2))`
 /// (PyTorch's default, not the tanh approximation).
-public final class GELU: Layer {
+public final class GELU: Activation {
+    public let name: String
+    public var observer: ((Tensor) -> Void)?
     private let output = Tensor(shape: [0])
     /// dy/dx saved by forward: erf and exp are computed once per element, and backward
     /// does not depend on the caller leaving the input tensor untouched.
     private let derivative = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
-    public init() {}
+    public init(name: String = "") { self.name = name }
     public var summary: String { "GELU" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
@@ -29,6 +31,7 @@ public final class GELU: Layer {
             yp[i] = v * cdf
             dp[i] = cdf + v * invSqrt2Pi * expf(-0.5 * v * v)
         }
+        observer?(output)
         return output
     }
 

@@ -14,11 +14,20 @@ public protocol Layer: AnyObject {
     var summary: String { get }
     /// State that is not trained but must survive a checkpoint (BatchNorm running statistics).
     var buffers: [Tensor] { get }
+    /// The child layers a composite runs, in forward order (its own arithmetic, such as a
+    /// residual sum, is not a layer and not listed); empty for a leaf.
+    var sublayers: [any Layer] { get }
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
     public var buffers: [Tensor] { [] }
+    public var sublayers: [any Layer] { [] }
+
+    /// The leaf layers in forward order, composites unrolled (itself when a leaf), so code
+    /// that inspects a network sees inside residual, dense, inverted-residual and
+    /// transformer blocks.
+    public var leaves: [any Layer] { sublayers.isEmpty ? [self] : sublayers.flatMap(\.leaves) }
 }
 
 /// Layers that can skip computing dLoss/dInput (the network's first layer, whose input is data).

@@ -9,7 +9,7 @@ import Tensor
 public final class InvertedResidual: Layer {
     /// nil when the expansion is 1.
     public let expand: (conv: Conv2d, bn: BatchNorm2d, relu: ReLU6)?
-    public let depthwise: Conv2d, bn2: BatchNorm2d, relu2 = ReLU6()
+    public let depthwise: Conv2d, bn2: BatchNorm2d, relu2: ReLU6
     public let project: Conv2d, bn3: BatchNorm2d
     public let inChannels: Int, outChannels: Int, expansion: Int, stride: Int
     public var hasResidual: Bool { stride == 1 && inChannels == outChannels }
@@ -29,13 +29,14 @@ public final class InvertedResidual: Layer {
         if expansion != 1 {
             expand = (Conv2d(inChannels, hidden, kernel: 1, bias: false, name: "\(name).expand",
                              initializer: initializer, workspace: ws, rng: &rng),
-                      BatchNorm2d(hidden, name: "\(name).expand.bn"), ReLU6())
+                      BatchNorm2d(hidden, name: "\(name).expand.bn"), ReLU6(name: "\(name).expand.relu"))
         } else {
             expand = nil
         }
         depthwise = Conv2d(hidden, hidden, kernel: 3, stride: stride, padding: 1, groups: hidden, bias: false,
                            name: "\(name).depthwise", initializer: initializer, workspace: ws, rng: &rng)
         bn2 = BatchNorm2d(hidden, name: "\(name).depthwise.bn")
+        relu2 = ReLU6(name: "\(name).depthwise.relu")
         project = Conv2d(hidden, outChannels, kernel: 1, bias: false, name: "\(name).project",
                          initializer: initializer, workspace: ws, rng: &rng)
         bn3 = BatchNorm2d(outChannels, name: "\(name).project.bn")
@@ -48,6 +49,12 @@ public final class InvertedResidual: Layer {
     }
 
     public var buffers: [Tensor] { (expand?.bn.buffers ?? []) + bn2.buffers + bn3.buffers }
+
+    public var sublayers: [any Layer] {
+        var l: [any Layer] = []
+        if let (c, b, r) = expand { l = [c, b, r] }
+        return l + [depthwise, bn2, relu2, project, bn3]
+    }
 
     public var summary: String {
         "InvertedResidual(\(inChannels)→\(outChannels), expansion \(expansion)"
@@ -90,7 +97,7 @@ extension ModelZoo.ConvBuilder {
     /// A conv with BN and ReLU6 (MobileNetV2's stem and last 1x1 conv).
     mutating func convBNReLU6(_ out: Int, kernel: Int, padding: Int = 0, name: String) throws {
         try conv(out, kernel: kernel, padding: padding, bias: false, bn: true, relu: false, name: name)
-        layers.append(ReLU6())
+        layers.append(ReLU6(name: "\(name).relu"))
     }
 }
 

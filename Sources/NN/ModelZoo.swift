@@ -83,7 +83,7 @@ public enum ModelZoo {
             layers.append(Conv2d(channels, out, kernel: kernel, stride: stride, padding: padding, bias: bias,
                                  name: name, initializer: initializer ?? .heNormal, workspace: workspace, rng: &rng))
             if bn { layers.append(BatchNorm2d(out, name: "\(name).bn")) }
-            if relu { layers.append(ReLU()) }
+            if relu { layers.append(ReLU(name: "\(name).relu")) }
             (channels, height, width) = (out, oh, ow)
         }
 
@@ -109,7 +109,7 @@ public enum ModelZoo {
 
         mutating func linear(_ out: Int, relu: Bool = true, name: String) {
             layers.append(Linear(features, out, name: name, initializer: initializer ?? (relu ? .heNormal : .glorotUniform), rng: &rng))
-            if relu { layers.append(ReLU()) }
+            if relu { layers.append(ReLU(name: "\(name).relu")) }
             (channels, height, width) = (out, 1, 1)
         }
     }
@@ -187,7 +187,7 @@ public enum ModelZoo {
         var width = inputs
         for (i, h) in hidden.enumerated() {
             layers.append(Linear(width, h, name: "fc\(i + 1)", rng: &rng))
-            layers.append(ReLU())
+            layers.append(ReLU(name: "fc\(i + 1).relu"))
             width = h
         }
         layers.append(Linear(width, classes, name: "fc\(hidden.count + 1)", initializer: .glorotUniform, rng: &rng))

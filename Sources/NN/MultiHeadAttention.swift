@@ -44,6 +44,7 @@ public final class MultiHeadAttention: Layer {
     }
 
     public var parameters: [Parameter] { qkv.parameters + projection.parameters }
+    public var sublayers: [any Layer] { [qkv, projection] }
     public var summary: String { "MultiHeadAttention(\(dim), \(heads) heads)" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {

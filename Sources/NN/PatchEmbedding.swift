@@ -50,6 +50,7 @@ public final class PatchEmbedding: InputGradientSkippable {
     }
 
     public var parameters: [Parameter] { projection.parameters + [classToken, positions] }
+    public var sublayers: [any Layer] { [projection] }
     public var summary: String { "PatchEmbedding(\(channels)x\(height)x\(width), patch \(patch)→\(patches)x\(dim) + class token)" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {

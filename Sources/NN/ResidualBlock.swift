@@ -7,11 +7,11 @@ import Tensor
 /// Backward sends the gradient after the final ReLU down both paths and sums what arrives
 /// at the input.
 public final class ResidualBlock: Layer {
-    public let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU()
+    public let conv1: Conv2d, bn1: BatchNorm2d, relu1: ReLU
     public let conv2: Conv2d, bn2: BatchNorm2d
     /// nil for the identity shortcut.
     public let projection: (conv: Conv2d, bn: BatchNorm2d)?
-    private let relu2 = ReLU()
+    private let relu2: ReLU
     private let sum = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     public let inChannels: Int, outChannels: Int, stride: Int
@@ -25,9 +25,11 @@ public final class ResidualBlock: Layer {
         conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false,
                        name: "\(name).conv1", initializer: initializer, workspace: ws, rng: &rng)
         bn1 = BatchNorm2d(outChannels, name: "\(name).bn1")
+        relu1 = ReLU(name: "\(name).relu1")
         conv2 = Conv2d(outChannels, outChannels, kernel: 3, padding: 1, bias: false,
                        name: "\(name).conv2", initializer: initializer, workspace: ws, rng: &rng)
         bn2 = BatchNorm2d(outChannels, name: "\(name).bn2")
+        relu2 = ReLU(name: "\(name).relu2")
         if stride != 1 || inChannels != outChannels {
             projection = (Conv2d(inChannels, outChannels, kernel: 1, stride: stride, bias: false,
                                  name: "\(name).shortcut.conv", initializer: initializer, workspace: ws, rng: &rng),
@@ -44,6 +46,13 @@ public final class ResidualBlock: Layer {
     }
 
     public var buffers: [Tensor] { bn1.buffers + bn2.buffers + (projection?.1.buffers ?? []) }
+
+    /// Forward order: the main path, the projection, the ReLU after the sum.
+    public var sublayers: [any Layer] {
+        var l: [any Layer] = [conv1, bn1, relu1, conv2, bn2]
+        if let (c, b) = projection { l += [c, b] }
+        return l + [relu2]
+    }
 
     public var summary: String {
         "ResidualBlock(\(inChannels)→\(outChannels)\(stride != 1 ? ", stride \(stride)" : "")\(projection != nil ? ", projection" : ""))"

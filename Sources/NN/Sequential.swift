@@ -7,6 +7,7 @@ public final class Sequential: Layer {
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var buffers: [Tensor] { layers.flatMap(\.buffers) }
+    public var sublayers: [any Layer] { layers }
     public var summary: String { "Sequential(" + layers.map(\.summary).joined(separator: ", ") + ")" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {

@@ -12,7 +12,7 @@ public final class TransformerBlock: Layer {
     public let attention: MultiHeadAttention
     public let norm2: LayerNorm
     public let fc1: Linear
-    public let gelu = GELU()
+    public let gelu: GELU
     public let fc2: Linear
 
     /// x1 = x + attention; the MLP branch's input and the second residual.
@@ -30,12 +30,15 @@ public final class TransformerBlock: Layer {
         attention = MultiHeadAttention(dim: dim, heads: heads, name: "\(name).attn", initializer: initializer, rng: &rng)
         norm2 = LayerNorm(dim, name: "\(name).norm2")
         fc1 = Linear(dim, hiddenDim, name: "\(name).mlp.fc1", initializer: initializer, rng: &rng)
+        gelu = GELU(name: "\(name).mlp.gelu")
         fc2 = Linear(hiddenDim, dim, name: "\(name).mlp.fc2", initializer: initializer, rng: &rng)
     }
 
     public var parameters: [Parameter] {
         norm1.parameters + attention.parameters + norm2.parameters + fc1.parameters + fc2.parameters
     }
+
+    public var sublayers: [any Layer] { [norm1, attention, norm2, fc1, gelu, fc2] }
 
     public var summary: String { "TransformerBlock(\(dim), \(attention.heads) heads, MLP \(hiddenDim))" }
 

@@ -187,7 +187,7 @@ struct HistogramTests {
         // network's own 95th / 99th percentile |g|, so about 5% and 1% lie beyond them.
         #expect(a.gradientsAll == a.gradientsUnpruned)
         #expect(a.percentRemaining == 100)
-        #expect(a.activations.map(\.name) == ["hidden1", "hidden2", "hidden3"])
+        #expect(a.activations.map(\.name) == ["fc1.relu", "fc2.relu", "fc3.relu"])
         #expect(a.activations.allSatisfy { $0.units == 256 && $0.distribution.count == 3 * 64 * 256 })
         #expect(a.tailThresholds.count == 2 && a.tailThresholds[0] < a.tailThresholds[1])
         #expect(abs(a.gradientsUnpruned.tailMass[0] - 0.05) < 0.001)
@@ -195,6 +195,90 @@ struct HistogramTests {
         #expect(a.gradientsUnpruned.histogram.binCount == Histogram.sturgesBinCount(a.gradientsUnpruned.count))
         let json = try JSONEncoder().encode(a)
         #expect(try JSONDecoder().decode(CycleDiagnostics.self, from: json) == a)
+    }
+
+    /// `count` random 3x8x8 images of 10 classes: small enough for every zoo model in a debug build.
+    private func images(_ count: Int) -> Dataset {
+        var rng = RNG(seed: 11)
+        return Dataset(name: "images", features: (0..<count * 3 * 8 * 8).map { _ in rng.normal() },
+                       labels: (0..<count).map { Int32($0 % 10) }, sampleShape: [3, 8, 8], classes: 10)
+    }
+
+    /// Every activation is measured, inside blocks too, under its path; the counts are the
+    /// networks' activation layers: ResNet-20 1 + 9 x 2; DenseNet-40 3 x 12 + 2 transitions
+    /// + the final one; MobileNetV2 the stem, 1 in block0 (expansion 1), 2 in each of the
+    /// other 16 blocks and conv2; ViT-tiny one GELU per block. None ends the network.
+    @Test(arguments: [
+        ("resnet20", 19, ["conv1.relu", "layer1.0.relu1", "layer1.0.relu2", "layer2.0.relu1", "layer3.2.relu2"]),
+        ("densenet40", 39, ["dense1.0.relu", "dense1.11.relu", "trans1.relu", "dense3.11.relu", "final.relu"]),
+        ("mobilenetv2", 35, ["conv1.relu", "block0.depthwise.relu", "block1.expand.relu", "block16.depthwise.relu", "conv2.relu"]),
+        ("vit-tiny", 6, (1...6).map { "block\($0).mlp.gelu" }),
+    ])
+    func activationsInsideBlocksAreMeasured(model name: String, count: Int, someNames: [String]) throws {
+        let model = try ModelZoo.make(name, inputShape: [3, 8, 8], classes: 10, seed: 1, initialize: false)
+        let d = Diagnostics.measure(model: model, dataset: images(2), batches: 1, batchSize: 2, seed: 3, learningRate: 0.1)
+        let names = d.activations.map(\.name)
+        #expect(names.count == count)
+        #expect(Set(names).count == names.count)
+        #expect(Set(someNames).isSubset(of: names))
+        #expect(d.activations.allSatisfy { ["ReLU", "ReLU6", "GELU"].contains($0.layer) && $0.distribution.count == 2 * $0.units })
+        // Observers are removed afterwards.
+        #expect(model.network.leaves.compactMap { $0 as? any Activation }.allSatisfy { $0.observer == nil })
+    }
+
+    @Test func blockActivationUnits() throws {
+        let model = try ModelZoo.make("resnet20", inputShape: [3, 8, 8], classes: 10, seed: 1, initialize: false)
+        let d = Diagnostics.measure(model: model, dataset: images(2), batches: 1, batchSize: 2, seed: 3, learningRate: 0.1)
+        let units = Dictionary(uniqueKeysWithValues: d.activations.map { ($0.name, $0.units) })
+        #expect(units["layer1.0.relu1"] == 16 * 8 * 8 && units["layer2.0.relu2"] == 32 * 4 * 4 && units["layer3.2.relu2"] == 64 * 2 * 2)
+    }
+
+    /// Gradients are those of a training-mode forward/backward (BN on batch statistics), and
+    /// the running statistics are as before the measurement.
+    @Test func gradientsInTrainingModeWithoutMovingRunningStatistics() throws {
+        let model = try ModelZoo.make("resnet20", inputShape: [3, 8, 8], classes: 10, seed: 1)
+        let data = images(4)
+        // Move the running statistics off their initial (0, 1) first.
+        let warm = Batcher(data, batchSize: 4, shuffle: false, rng: RNG(seed: 1))
+        _ = warm.next()
+        _ = model.forward(warm.inputs, training: true)
+        let running = model.buffers.map(\.array)
+
+        let d = Diagnostics.measure(model: model, dataset: data, batches: 1, batchSize: 4, seed: 3, learningRate: 0.1)
+        #expect(model.buffers.map(\.array) == running)
+
+        // By hand, on the batch the measurement drew.
+        func gradients(training: Bool) -> (DistributionSummary, Double) {
+            let b = Batcher(data, batchSize: 4, shuffle: true, rng: RNG(seed: 3, stream: "diagnostics"))
+            _ = b.next()
+            model.zeroGradients()
+            let dLogits = Tensor(shape: [0])
+            let logits = model.forward(b.inputs, training: training)
+            let loss = b.labels.withUnsafeBufferPointer {
+                SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: dLogits).loss
+            }
+            model.backward(dLogits)
+            let g = Diagnostics.meanGradients(model.parameters.filter(\.prunable), batches: 1).unpruned
+            model.zeroGradients()
+            return (DistributionSummary(g, tailThresholds: d.tailThresholds), Double(loss))
+        }
+        let (evaluation, evaluationLoss) = gradients(training: false)
+        let (training, trainingLoss) = gradients(training: true)
+        #expect(d.gradientsUnpruned == training && d.loss == trainingLoss)
+        #expect(d.gradientsUnpruned != evaluation && d.loss != evaluationLoss)  // the modes differ here
+    }
+
+    /// A Dropout stream is put back, so training after a measurement draws the same masks.
+    @Test func dropoutStreamIsRestored() {
+        var rng = RNG(seed: 4)
+        let dropout = Dropout(p: 0.5, rng: RNG(seed: 5))
+        let model = Model(name: "drop", network: Sequential([Linear(2, 8, name: "fc1", rng: &rng), ReLU(name: "fc1.relu"),
+                                                              dropout, Linear(8, 2, name: "fc2", rng: &rng)]),
+                          inputShape: [2], classes: 2)
+        let before = dropout.rng
+        _ = Diagnostics.measure(model: model, dataset: tinyData, batches: 2, batchSize: 2, seed: 3, learningRate: 0.1)
+        var a = dropout.rng, b = before
+        #expect(a.next() == b.next())
     }
 
     @Test func svgIsWellFormedXML() throws {
