@@ -124,11 +124,11 @@ public struct FilterUnits {
                    readers: [], exact: false)
     }
 
-    /// Units for layers not followed: each prunable `X.weight` with its `[out]`-shaped `X.bias`.
+    /// Units for layers not followed: each prunable weight, `X.weight` with its `[out]`-shaped `X.bias`.
     static func ownBiasOnly(_ parameters: [Parameter]) -> [FilterUnit] {
         let byName = Dictionary(parameters.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        return parameters.filter { $0.prunable && $0.name.hasSuffix(".weight") && $0.value.rank >= 2 }.map { w in
-            let bias = byName[String(w.name.dropLast("weight".count)) + "bias"]
+        return parameters.filter { $0.prunable && $0.value.rank >= 2 }.map { w in
+            let bias = w.name.hasSuffix(".weight") ? byName[String(w.name.dropLast("weight".count)) + "bias"] : nil
             let fits = bias.map { $0.value.shape == [w.value.shape[0]] } ?? false
             return FilterUnit(weight: w, companions: fits ? [bias!] : [], readers: [], exact: false)
         }
