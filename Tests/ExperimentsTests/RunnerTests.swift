@@ -325,10 +325,18 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
         let store = RunStore(directory: dir)
         let recs = try store.allRecords(spec: spec)
         #expect(recs.count == 2)
-        #expect(abs(recs[1].measuredPercentRemaining - 50) < 1)
         let convLayers = recs[1].layers.filter { $0.key.hasPrefix("conv") }
         #expect(convLayers.count == 4)
-        if scope == "layerwise" {
+        if criterion.hasSuffix("-filter") {
+            // Whole units: conv1 loses half its filters; each later layer half its filters and
+            // the kernels reading the previous layer's removed channels, so a quarter of it remains.
+            #expect(recs[1].layers["conv1.weight"] == 50)
+            for name in ["conv2.weight", "conv3.weight", "conv4.weight"] { #expect(recs[1].layers[name] == 25, "\(name)") }
+            #expect(recs[1].measuredPercentRemaining > 24 && recs[1].measuredPercentRemaining < 26)
+        } else {
+            #expect(abs(recs[1].measuredPercentRemaining - 50) < 1)
+        }
+        if scope == "layerwise" && !criterion.hasSuffix("-filter") {
             #expect(convLayers.values.allSatisfy { abs($0 - 50) < 10 })
         }
         if criterion.hasSuffix("-filter") {
