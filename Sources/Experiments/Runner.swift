@@ -31,6 +31,8 @@ public final class Runner {
     public let spec: ExperimentSpec
     public let store: RunStore
     public var progress: ((RunProgress) -> Void)?
+    /// One-off lines about how the spec is applied (e.g. what structured pruning keeps).
+    public var log: ((String) -> Void)?
     /// Stop (throwing `RunError.interrupted`) once this many cycles have finished in this
     /// call, as a kill would: for tests of resumption.
     public var stopAfterCycles: Int?
@@ -47,6 +49,10 @@ public final class Runner {
     /// Runs what is missing. Finished runs are skipped; an interrupted run continues only
     /// with `resume` (otherwise it is reported, never silently restarted).
     public func run(resume: Bool) throws {
+        // Specs built in code skip the parser's check; a typo must not prune the layer it meant to keep.
+        if let problem = ExcludeNames.problem(spec.pruning.exclude, model: spec.model) {
+            throw RunError.spec("pruning.exclude: \(problem)")
+        }
         try store.claim(for: spec)
         let plans = try spec.schedules.map { try SchedulePlan($0, spec: spec) }
         var pending: [(SchedulePlan, UInt64, Checkpoint?)] = []
@@ -100,15 +106,35 @@ public final class Runner {
         }
     }
 
-    var selection: PrunableSelection {
+    var isStructured: Bool { ["l1-filter", "random-filter"].contains(spec.pruning.criterion) }
+
+    /// The weights pruned and counted in `prunedLayersPercentRemaining`: every prunable weight
+    /// outside `pruning.exclude`, and for structured criteria never the classifier, whose
+    /// filters are the class logits (SPEC §1).
+    func prunedSelection(_ units: FilterUnits?) -> PrunableSelection {
         let excluded = spec.pruning.exclude
-        if excluded.isEmpty { return .all }
-        return PrunableSelection { p in p.prunable && !excluded.contains { p.name == $0 || p.name.hasPrefix($0 + ".") } }
+        let classifier = isStructured ? units?.classifier : nil
+        if excluded.isEmpty && classifier == nil { return .all }
+        return PrunableSelection { p in
+            p.prunable && p !== classifier && !excluded.contains { ExcludeNames.covers($0, p.name) }
+        }
+    }
+
+    private var loggedClassifier = false
+
+    /// Says once per runner which classifier structured pruning keeps whole.
+    private func logClassifier(_ units: FilterUnits) {
+        guard isStructured, !loggedClassifier, let c = units.classifier else { return }
+        loggedClassifier = true
+        log?("\(spec.pruning.criterion): the classifier \(c.name) keeps all \(c.value.shape[0]) outputs (structured pruning never removes logits); its input columns reading a removed channel are masked")
     }
 
     private func runOne(plan: SchedulePlan, seed: UInt64, splits: Splits, from ckpt: Checkpoint?, index: Int, of count: Int) throws {
         let name = plan.spec.name
         let model = try ModelZoo.make(spec.model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
+        let units = FilterUnits(model)
+        logClassifier(units)
+        let selection = prunedSelection(units)
         let ckptURL = store.checkpointURL(schedule: name, seed: seed)
         var records: [CycleRecord] = []
         var start = 0
@@ -125,7 +151,7 @@ public final class Runner {
         for m in start...spec.pruning.cycles {
             let t0 = Date()
             if m > 0 {
-                try prune(model: model, splits: splits, seed: seed, cycle: m)
+                try prune(model: model, units: units, selection: selection, splits: splits, seed: seed, cycle: m)
                 if let target = rewindTarget { try target.rewind(model.parameters) }
             }
             let lateRewind = m == 0 ? SpecParser.rewindIteration(spec.pruning.rewind) : nil
@@ -242,16 +268,18 @@ public final class Runner {
     }
 
     /// Scores and removes `p` of the remaining prunable weights (SPEC §1 step 1–2).
-    private func prune(model: Model, splits: Splits, seed: UInt64, cycle m: Int) throws {
+    private func prune(model: Model, units: FilterUnits, selection: PrunableSelection, splits: Splits,
+                       seed: UInt64, cycle m: Int) throws {
         let p = spec.pruning
-        // Structured (SPEC §2): whole output filters of conv layers, whole neurons of linear ones.
+        // Structured (SPEC §1–2): whole units (filter or neuron, its bias and BatchNorm, the
+        // next layer's kernels that read it); `FilterUnits` documents what that is per model.
         switch p.criterion {
         case "l1-filter":
-            try pruneFilters(parameters: model.parameters, criterion: .l1Norm, rate: p.rate, selection: selection)
+            try pruneUnits(units, parameters: model.parameters, criterion: .l1Norm, rate: p.rate, selection: selection)
             return
         case "random-filter":
-            try pruneFilters(parameters: model.parameters, criterion: .random(seed: seed &* 1_000_003 &+ UInt64(m)),
-                             rate: p.rate, selection: selection)
+            try pruneUnits(units, parameters: model.parameters, criterion: .random(seed: seed &* 1_000_003 &+ UInt64(m)),
+                           rate: p.rate, selection: selection)
             return
         default: break
         }

@@ -47,7 +47,14 @@ public enum SpecParser {
             try root.finish()
             return spec
         }
-        if let p = root.child("pruning") { spec.pruning = try pruning(p.mapping()) }
+        if let p = root.child("pruning") {
+            let n = try p.mapping()
+            spec.pruning = try pruning(n)
+            // Checked against the model's parameter names here, before anything trains.
+            if let problem = ExcludeNames.problem(spec.pruning.exclude, model: spec.model) {
+                throw (n.child("exclude") ?? n).error(problem)
+            }
+        }
         let schedulesNode = try root.required("schedules")
         // Each entry may expand into several (an S-Cyc sensitivity sweep); keep its node for errors.
         var entries: [(ScheduleSpec, SpecNode)] = []

@@ -4,6 +4,11 @@ import Tensor
 /// `BatchNorm1d`: training normalises with the batch mean and biased variance and
 /// moves the running statistics towards the batch's mean and *unbiased* variance;
 /// evaluation normalises with the running statistics.
+///
+/// A channel whose γ and β are masked (structured pruning) outputs exactly 0 in both modes:
+/// `0 * xHat + 0`, with xHat finite for any finite running statistics (variance >= 0, plus
+/// eps). Its input gradient is 0 too (`γ * invStd`), and the optimizers keep masked γ, β
+/// and their state at 0 whatever gradient they accumulate.
 public final class BatchNorm1d: Layer {
     public let features: Int
     public let eps: Float

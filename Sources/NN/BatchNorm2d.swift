@@ -7,6 +7,11 @@ import Tensor
 ///
 /// Channels are independent, so both passes split over channels; within a channel each
 /// sample's H*W plane is contiguous and the reductions over it vectorise.
+///
+/// A channel whose γ and β are masked (structured pruning) outputs exactly 0 in both modes:
+/// `0 * xHat + 0`, with xHat finite for any finite running statistics (variance >= 0, plus
+/// eps). Its input gradient is 0 too (`γ * invStd`), and the optimizers keep masked γ, β
+/// and their state at 0 whatever gradient they accumulate.
 public final class BatchNorm2d: Layer {
     public let channels: Int
     public let eps: Float

@@ -33,12 +33,9 @@ public struct FilterPruningResult: Sendable, Equatable {
 /// first, ties to the lower index. A filter counts as remaining while any of its entries
 /// is unpruned; its score uses the current values, pruned entries being zero.
 ///
-/// Only the weights are masked. The filter's bias (and a following BatchNorm's shift)
-/// would still emit a constant; that is harmless for accuracy when the bias is trained,
-/// but to remove the unit entirely pass the bias to `maskFilters(of:removed:)`.
-/// PFEC also drops the next layer's kernels that read the removed channel; they are not
-/// touched here (the channel is zero up to its bias, so they stop mattering) and still
-/// count as remaining in a `SparsityReport`.
+/// Only the weights are masked: the filter's bias and a following BatchNorm's β would
+/// still emit a trained constant. `pruneUnits` removes the whole unit (bias, BatchNorm,
+/// the next layer's kernels that read the channel) and is what the runner uses.
 @discardableResult
 public func pruneFilters(parameters: [Parameter], criterion: FilterCriterion, rate: Double,
                          selection: PrunableSelection = .all) throws -> FilterPruningResult {

@@ -53,6 +53,7 @@ struct Run: ParsableCommand {
             log("experiment \(experiment.name): \(experiment.schedules.count) schedules x \(experiment.seeds.count) seeds, \(experiment.pruning.cycles) pruning cycles -> \(dir)")
             let runner = Runner(spec: experiment, directory: dir)
             runner.progress = progress
+            runner.log = { log($0) }
             try runner.run(resume: resume)
         }
         try renderReport(directory: dir)

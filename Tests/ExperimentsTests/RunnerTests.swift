@@ -234,11 +234,68 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
         let recs = try RunStore(directory: dir).allRecords(spec: spec)
         #expect(recs.map(\.cycle) == [0, 1, 2])
         for r in recs {
-            // Structured pruning rounds per layer in whole neurons, so allow a little more.
+            // Lambda over the pruned layers; measuredPercentRemaining also counts the dense fc3.
             let pruned = try #require(r.prunedLayersPercentRemaining)
-            #expect(abs(pruned - r.percentRemaining) < (criterion.hasSuffix("filter") ? 0.5 : 0.01))
-            #expect(r.layers["fc3.weight"] == 100)  // excluded: left dense
+            if criterion.hasSuffix("filter") {
+                // Whole units: fc2 loses its own rows and the columns reading removed fc1
+                // neurons, so lenet300 ends below lambda; fc3 keeps its rows (the logits) but not
+                // the columns reading removed fc2 neurons.
+                let lambda = pow(0.8, Double(r.cycle))
+                #expect(pruned <= r.percentRemaining + 0.01)
+                #expect(pruned > 100 * lambda * lambda - 0.5)
+                #expect(abs(r.layers["fc3.weight"]! - 100 * lambda) < 0.5)
+            } else {
+                #expect(abs(pruned - r.percentRemaining) < 0.01)
+                #expect(r.layers["fc3.weight"] == 100)  // excluded: left dense
+            }
         }
+    }
+
+    /// SPEC §1: structured pruning never removes class logits, excluded or not, and says so.
+    @Test func structuredPruningKeepsTheClassifierAndCountsTheNextLayersKernels() throws {
+        let spec = try SpecParser.parse("""
+            name: units
+            data: {dataset: synthetic}
+            model: lenet5
+            training: {batch_size: 32, iterations_per_cycle: 4, eval_every: 4}
+            pruning: {criterion: l1-filter, scope: layerwise, rate: 0.2, cycles: 2}
+            schedules:
+              - {name: c, kind: constant, lr: 0.02}
+            seeds: [1]
+            """)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("topiary-units-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let runner = Runner(spec: spec, directory: dir)
+        var lines: [String] = []
+        runner.log = { lines.append($0) }
+        try runner.run(resume: false)
+        #expect(lines.count == 1 && lines[0].contains("fc3.weight keeps all 10 outputs"))
+        let last = try #require(try RunStore(directory: dir).allRecords(spec: spec).last)
+        // Synthetic 1x16x16: conv1 6 → 5 → 4 filters, conv2 16 → 13 → 10 reading 4 of 6
+        // channels; fc3 keeps its 10 rows but reads 54 of fc2's 84 neurons (84 → 67 → 54).
+        #expect(abs(last.layers["conv1.weight"]! - 100 * 4.0 / 6) < 1e-9)
+        #expect(abs(last.layers["conv2.weight"]! - 100 * (10.0 * 4) / (16 * 6)) < 1e-9)
+        #expect(abs(last.layers["fc3.weight"]! - 100 * 54.0 / 84) < 1e-9)
+    }
+
+    @Test func anUnknownExcludeNameStopsTheRunBeforeTraining() throws {
+        var spec = try SpecParser.parse("""
+            name: typo
+            data: {dataset: synthetic}
+            model: lenet300
+            training: {batch_size: 64, iterations_per_cycle: 10, eval_every: 10}
+            pruning: {criterion: magnitude, scope: global, rate: 0.2, cycles: 1}
+            schedules:
+              - {name: c, kind: constant, lr: 0.02}
+            seeds: [1]
+            """)
+        spec.pruning.exclude = ["fc4"]  // built in code, past the parser's check
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("topiary-typo-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(throws: RunError.spec("pruning.exclude: 'fc4' names no prunable layer of lenet300 (layers: fc1, fc2, fc3)")) {
+            try Runner(spec: spec, directory: dir).run(resume: false)
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir))  // nothing claimed, nothing trained
     }
 
     @Test func lateRewindingResumesExactly() throws {
@@ -287,10 +344,19 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
         let store = RunStore(directory: dir)
         let recs = try store.allRecords(spec: spec)
         #expect(recs.count == 2)
-        #expect(abs(recs[1].measuredPercentRemaining - 50) < 1)
         let convLayers = recs[1].layers.filter { $0.key.hasPrefix("conv") }
         #expect(convLayers.count == 4)
-        if scope == "layerwise" {
+        if criterion.hasSuffix("-filter") {
+            // Whole units: conv1 loses half its filters; each later layer half its filters and
+            // the kernels reading the previous layer's removed channels, so a quarter of it remains.
+            #expect(recs[1].layers["conv1.weight"] == 50)
+            for name in ["conv2.weight", "conv3.weight", "conv4.weight"] { #expect(recs[1].layers[name] == 25, "\(name)") }
+            let pruned = try #require(recs[1].prunedLayersPercentRemaining)  // the classifier is not pruned here
+            #expect(pruned > 24 && pruned < 26)
+        } else {
+            #expect(abs(recs[1].measuredPercentRemaining - 50) < 1)
+        }
+        if scope == "layerwise" && !criterion.hasSuffix("-filter") {
             #expect(convLayers.values.allSatisfy { abs($0 - 50) < 10 })
         }
         if criterion.hasSuffix("-filter") {

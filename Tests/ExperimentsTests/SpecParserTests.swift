@@ -55,6 +55,16 @@ struct SpecParserTests {
         #expect(e?.description == "spec.yaml:6: pruning.cycels: unknown key")
     }
 
+    @Test func anUnknownExcludeNameIsAnErrorNamingIt() throws {
+        let e = error(replacing("rewind: none}", "rewind: none, exclude: [fc3, fc9]}"))
+        #expect(e?.key == "pruning.exclude")
+        #expect(e?.line == 6)
+        #expect(e?.message.contains("'fc9'") == true)
+        #expect(e?.message.contains("fc1, fc2, fc3, fc4") == true)
+        // Layer names and dotted prefixes of real parameters are fine.
+        #expect(error(replacing("rewind: none}", "rewind: none, exclude: [fc4, fc1.weight]}")) == nil)
+    }
+
     @Test func impossibleValuesAreRejected() {
         let cases: [(String, String, String)] = [
             ("rate: 0.2", "rate: 1.5", "pruning.rate"),
