@@ -96,11 +96,7 @@ public final class Runner {
         }
     }
 
-    var selection: PrunableSelection {
-        let excluded = spec.pruning.exclude
-        if excluded.isEmpty { return .all }
-        return PrunableSelection { p in p.prunable && !excluded.contains { p.name == $0 || p.name.hasPrefix($0 + ".") } }
-    }
+    var selection: PrunableSelection { spec.pruning.selection }
 
     private func runOne(plan: SchedulePlan, seed: UInt64, splits: Splits, from ckpt: Checkpoint?, index: Int, of count: Int) throws {
         let name = plan.spec.name
