@@ -1,4 +1,5 @@
 import Foundation
+import Pruning
 
 /// An experiment as written in YAML (see examples/). `SpecParser` fills it strictly;
 /// its canonical JSON (sorted keys) is what the run directory's hash is taken over.
@@ -125,4 +126,14 @@ public struct ScheduleSpec: Codable, Equatable, Sendable {
         "scyc": ["epsilon", "delta", "q", "beta", "warmup", "drops"], "oracle": ["grid", "warmup", "drops"],
         "table": ["peaks", "warmup", "drops"], "finetune": [], "lr-rewind": [],
     ]
+}
+
+extension ExperimentSpec.PruningSpec {
+    /// The weights pruning may touch, for both methods: prunable ones, minus those `exclude`
+    /// names (exactly, or as a prefix before a ".").
+    public var selection: PrunableSelection {
+        let excluded = exclude
+        if excluded.isEmpty { return .all }
+        return PrunableSelection { p in p.prunable && !excluded.contains { ExcludeNames.covers($0, p.name) } }
+    }
 }

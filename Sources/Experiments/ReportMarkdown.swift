@@ -34,13 +34,7 @@ public enum ReportMarkdown {
             md += oracleTable(records: records, spec: spec)
         }
 
-        let environments = Array(Set(records.compactMap(\.environment))).map(\.summary).sorted()
-        if !environments.isEmpty {
-            md += "\n## Computed on\n\n"
-            md += "Same seed, same numbers bit for bit holds on the same kind of CPU only: OpenBLAS and oneDNN "
-            md += "choose other kernels on other CPUs (AVX2 vs AVX-512).\n\n"
-            for e in environments { md += "- \(text(e))\n" }
-        }
+        md += RunEnvironment.reportSection(records.compactMap(\.environment))
 
         let notes = incompleteRuns(records: records, spec: spec)
         if !notes.isEmpty || table.rows.contains(where: { $0.runs < spec.seeds.count }) {

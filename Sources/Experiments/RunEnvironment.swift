@@ -38,4 +38,15 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
 
     /// One line for reports and logs.
     public var summary: String { "\(cpu) (\(vectorExtension)); \(openblas); \(onednn); Topiary \(topiary)" }
+
+    /// report.md's "Computed on" section for the environments of some records ("" for none).
+    public static func reportSection(_ environments: [RunEnvironment]) -> String {
+        let lines = Set(environments).map(\.summary).sorted()
+        guard !lines.isEmpty else { return "" }
+        var md = "\n## Computed on\n\n"
+        md += "Same seed, same numbers bit for bit holds on the same kind of CPU only: OpenBLAS and oneDNN "
+        md += "choose other kernels on other CPUs (AVX2 vs AVX-512).\n\n"
+        for l in lines { md += "- \(l)\n" }
+        return md
+    }
 }

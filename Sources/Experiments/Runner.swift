@@ -112,12 +112,9 @@ public final class Runner {
     /// outside `pruning.exclude`, and for structured criteria never the classifier, whose
     /// filters are the class logits (SPEC §1).
     func prunedSelection(_ units: FilterUnits?) -> PrunableSelection {
-        let excluded = spec.pruning.exclude
-        let classifier = isStructured ? units?.classifier : nil
-        if excluded.isEmpty && classifier == nil { return .all }
-        return PrunableSelection { p in
-            p.prunable && p !== classifier && !excluded.contains { ExcludeNames.covers($0, p.name) }
-        }
+        let base = spec.pruning.selection
+        guard isStructured, let classifier = units?.classifier else { return base }
+        return PrunableSelection { p in p !== classifier && base.includes(p) }
     }
 
     private var loggedClassifier = false

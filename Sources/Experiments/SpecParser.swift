@@ -44,6 +44,13 @@ public enum SpecParser {
         if let d = root.child("diagnostics") { spec.diagnostics = try d.bool() }
         if spec.method == "tv-pgd" {
             spec.tvpgd = try tvpgd(try root.required("tvpgd").mapping())
+            if let p = root.child("pruning") {
+                let n = try p.mapping()
+                spec.pruning.exclude = try excludeOnly(n)
+                if let problem = ExcludeNames.problem(spec.pruning.exclude, model: spec.model) {
+                    throw (n.child("exclude") ?? n).error(problem)
+                }
+            }
             try root.finish()
             return spec
         }
@@ -177,6 +184,16 @@ public enum SpecParser {
         if let v = n.child("exclude") { p.exclude = try v.list().map { try $0.string() } }
         try n.finish()
         return p
+    }
+
+    /// TV-PGD's `pruning` section: only `exclude` (the layers left dense) applies; criterion,
+    /// rate and cycles belong to iterative pruning and are rejected rather than ignored.
+    static func excludeOnly(_ n: SpecNode) throws -> [String] {
+        let exclude = try n.child("exclude").map { try $0.list().map { try $0.string() } } ?? []
+        do { try n.finish() } catch let e as SpecError {
+            throw SpecError(file: e.file, line: e.line, key: e.key, message: "method tv-pgd reads only pruning.exclude")
+        }
+        return exclude
     }
 
     static func tvpgd(_ n: SpecNode) throws -> TVPGDSpec {

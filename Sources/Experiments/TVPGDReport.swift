@@ -52,6 +52,7 @@ public enum TVPGDReport {
         out += "\(tv.scope) magnitude projection every dt = \(tv.dt) iterations; total budget T = \(tv.iterations) "
         out += "iterations per method after \(tv.denseIterations) dense iterations; LR \(tv.lr), restarted every cycle and "
         out += "divided by 10 after \(Int(tv.lrDrop * 100))% of it; batch \(spec.training.batchSize); "
+        if !spec.pruning.exclude.isEmpty { out += "left dense: \(spec.pruning.exclude.joined(separator: ", ")); " }
         out += "seeds \(spec.seeds.map(String.init).joined(separator: ", ")).\n\n"
         out += "## Final test accuracy (%) by target sparsity\n\nMean ± sample std over seeds, at the end of the budget.\n\n"
         out += "| method | " + tv.targets.map { String(format: "%g%%", 100 * $0) }.joined(separator: " | ") + " |\n"
@@ -67,7 +68,7 @@ public enum TVPGDReport {
             let k = cyc.map(\.cycles).max() ?? 1
             out += String(format: "\n## Per cycle at target sparsity %g%%\n\n", 100 * target)
             out += "Test accuracy at the end of each cycle (%), mask distance (Jaccard distance of the kept weights to those "
-            out += "after cycle 1) and weights recovered (pruned at the end of the previous cycle, kept at the end of this one).\n\n"
+            out += "after cycle 1) and weights recovered (kept at the end of this cycle, pruned at any earlier mask update).\n\n"
             out += "| method | row | " + (1...k).map { "cycle \($0)" }.joined(separator: " | ") + " |\n"
             out += "|:--|:--|" + String(repeating: "--:|", count: k) + "\n"
             for m in cyc {
@@ -83,6 +84,7 @@ public enum TVPGDReport {
         let expected = spec.seeds.count * tv.methods.count * tv.targets.count
         let finished = Set(records.map { "\($0.method)|\($0.target)|\($0.seed)" }).count
         if finished < expected { out += "\n_\(expected - finished) of \(expected) runs have no records yet._\n" }
+        out += RunEnvironment.reportSection(records.compactMap(\.environment))
         return out
     }
 

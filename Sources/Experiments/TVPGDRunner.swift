@@ -7,9 +7,12 @@ import Tensor
 /// Time-varying projected gradient descent (SPEC §6): dense gradient updates, then the
 /// weights are projected onto the current mask; every `dt` iterations the mask is
 /// recomputed from current magnitudes at sparsity `s(t)`, so pruned weights can grow back.
+/// Once a ramp has reached the target the mask is fixed and installed on the parameters
+/// (masked updates) until the next cycle's ramp; one-shot fixes the dense network's mask.
+/// The weights pruned are the prunable ones minus `pruning.exclude`, as in `Runner`.
 ///
 /// Every method of the spec starts from the same dense network per seed (trained for
-/// `dense_iterations`) and gets the same total budget `T`. The LR restarts at `lr` at the
+/// `dense_iterations`; parameters and BatchNorm statistics) and gets the same total budget `T`. The LR restarts at `lr` at the
 /// start of every cycle and drops 10x after `lr_drop` of the cycle. A (method, target, seed)
 /// run is short: it is written once, atomically, when it finishes; finished runs are skipped.
 public final class TVPGDRunner {
@@ -17,6 +20,8 @@ public final class TVPGDRunner {
     public let tv: TVPGDSpec
     public let store: RunStore
     public var progress: ((RunProgress) -> Void)?
+    /// Called after every iteration's projection with (t, model, optimizer, masks): for tests.
+    var afterIteration: ((Int, Model, any Optimizer, [Tensor]) -> Void)?
 
     public init(spec: ExperimentSpec, directory: String) throws {
         guard let tv = spec.tvpgd else { throw RunError.spec("spec \(spec.name) has no tvpgd section") }
@@ -39,16 +44,13 @@ public final class TVPGDRunner {
         let pending = jobs.filter { !FileManager.default.fileExists(atPath: recordsURL(method: $0.0.name, target: $0.1, seed: $0.2).path) }
         let started = Date()
         var done = 0
-        var dense: (seed: UInt64, splits: Splits, state: WeightSnapshot)?
+        var dense: (seed: UInt64, splits: Splits, state: Checkpoint)?
         for (i, (method, target, seed)) in pending.enumerated() {
             if dense?.seed != seed {
                 let splits = try DataSource.load(dataset: spec.data.dataset, directory: spec.data.dataDir, split: spec.data.split,
                                                  validationFraction: spec.data.validationFraction, seed: seed)
-                let model = try makeModel(splits: splits, seed: seed)
-                let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
-                                      seed: seed, stream: "batches.dense", augment: spec.data.augment)
-                _ = trainer.train(iterations: tv.denseIterations, evalEvery: max(1, tv.denseIterations), lr: { _ in Float(self.tv.lr) })
-                dense = (seed, splits, try WeightSnapshot(parameters: model.parameters))
+                if dense == nil { try MemoryEstimate.requireFit(model: spec.model, splits: splits, batchSize: spec.training.batchSize) }
+                dense = (seed, splits, try trainDense(seed: seed, splits: splits))
             }
             let records = try runOne(method: method, target: target, seed: seed, splits: dense!.splits, from: dense!.state) { t in
                 let total = Double(pending.count * self.tv.iterations)
@@ -74,6 +76,23 @@ public final class TVPGDRunner {
         try ModelZoo.make(spec.model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
     }
 
+    /// The shared dense start of one seed: parameters and buffers (BatchNorm running
+    /// statistics), held as the iterative runner's checkpoints hold them.
+    func trainDense(seed: UInt64, splits: Splits) throws -> Checkpoint {
+        let model = try makeModel(splits: splits, seed: seed)
+        let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
+                              seed: seed, stream: "batches.dense", augment: spec.data.augment)
+        _ = trainer.train(iterations: tv.denseIterations, evalEvery: max(1, tv.denseIterations), lr: { _ in Float(self.tv.lr) })
+        return Checkpoint(cycle: 0, recordsJSON: Data(), parameters: model.parameters, buffers: model.buffers)
+    }
+
+    /// A fresh model at the dense start.
+    func startModel(from dense: Checkpoint, splits: Splits, seed: UInt64) throws -> Model {
+        let model = try makeModel(splits: splits, seed: seed)
+        try dense.restore(into: model.parameters, buffers: model.buffers, file: "dense start of seed \(seed)")
+        return model
+    }
+
     func makeOptimizer() -> any Optimizer {
         Runner(spec: spec, directory: store.directory.path).makeOptimizer()
     }
@@ -90,30 +109,42 @@ public final class TVPGDRunner {
         }
     }
 
-    func runOne(method: TVPGDSpec.Method, target: Double, seed: UInt64, splits: Splits, from dense: WeightSnapshot,
+    func runOne(method: TVPGDSpec.Method, target: Double, seed: UInt64, splits: Splits, from dense: Checkpoint,
                 onIteration: (Int) -> Void) throws -> [TVPGDRecord] {
         let schedule = try sparsitySchedule(method, target: target)
-        let model = try makeModel(splits: splits, seed: seed)
-        try dense.rewind(model.parameters)
-        let weights = model.parameters.filter(\.prunable)
+        let model = try startModel(from: dense, splits: splits, seed: seed)
+        let weights = model.parameters.filter(spec.pruning.selection.includes)
         let scope: PruningScope = tv.scope == "global" ? .global : .layerwise
         let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
                               seed: seed, stream: "batches.tvpgd", augment: spec.data.augment)
         var masks: [Tensor] = weights.map { Tensor(shape: $0.value.shape, repeating: 1) }
+        var recovery = WeightRecoveryTracker()
+        var recovered = 0
+        // One-shot (the paper's dt > T, eta(0) = 0): prune the dense network itself, once.
+        if schedule.fixesMask(at: 0) {
+            masks = try magprune(weights, sparsity: target, scope: scope)
+            recovered = try recovery.record(masks)
+        }
+        var maskInstalled = false
         var records: [TVPGDRecord] = []
         var firstCycleMasks: [Tensor]?
-        var previousCycleMasks: [Tensor]?
         var early = EarlyStopAccuracy()
         var cycleStart = Date()
         let k = schedule.cycle(at: max(0, tv.iterations - 1)).cycle + 1
         for t in 0..<tv.iterations {
             let position = schedule.cycle(at: t)
             let lr = position.offset < Int(tv.lrDrop * Double(position.length)) ? tv.lr : tv.lr / 10
+            if schedule.fixesMask(at: t) != maskInstalled {
+                maskInstalled.toggle()
+                if maskInstalled { install(weights, masks) } else { release(weights) }
+            }
             trainer.step(lr: Float(lr))
             if schedule.updatesMask(at: t) {
                 masks = try magprune(weights, sparsity: schedule.sparsity(at: t), scope: scope)
+                recovered = try recovery.record(masks)
             }
             project(weights, masks)
+            afterIteration?(t, model, trainer.optimizer, masks)
             let done = t + 1
             let endOfCycle = done == tv.iterations || schedule.cycle(at: done).cycle != position.cycle
             let atTarget = abs(schedule.sparsity(at: t) - target) < 1e-12
@@ -126,7 +157,6 @@ public final class TVPGDRunner {
             guard endOfCycle else { continue }
             let finalTest = trainer.evaluate(splits.test).accuracy
             if firstCycleMasks == nil { firstCycleMasks = masks }
-            let recovered = try previousCycleMasks.map { try MaskMetrics.recovered(earlier: $0, now: masks) } ?? 0
             let kept = masks.reduce(0) { $0 + Int(Ops.sum($1.count, $1.data)) }
             let total = masks.reduce(0) { $0 + $1.count }
             records.append(TVPGDRecord(
@@ -136,12 +166,24 @@ public final class TVPGDRunner {
                 earlyStopTestAccuracy: early.isEmpty ? finalTest : early.testAtBest,
                 finalTestAccuracy: finalTest, weightsRecovered: recovered,
                 maskDistance: try MaskMetrics.jaccardDistance(masks, firstCycleMasks!),
-                seconds: Date().timeIntervalSince(cycleStart)))
-            previousCycleMasks = masks
+                seconds: Date().timeIntervalSince(cycleStart), environment: .current))
             early = EarlyStopAccuracy()
             cycleStart = Date()
         }
         return records
+    }
+
+    /// Fine-tuning at a fixed mask: the optimizer's masked update keeps pruned weights at 0
+    /// and clears their momentum / moments on the next step.
+    private func install(_ weights: [Parameter], _ masks: [Tensor]) {
+        for (p, m) in zip(weights, masks) { p.setMask(m) }
+    }
+
+    /// The next ramp starts: dense updates again, so pruned weights may regrow. Optimizer
+    /// state is kept, as in the paper, which trains all cycles with one optimizer and restarts
+    /// only the learning rate: kept weights keep their momentum, pruned ones regrow from none.
+    private func release(_ weights: [Parameter]) {
+        for p in weights { p.removeMask() }
     }
 
     /// theta = theta * M, by select so a diverged value cannot turn a pruned weight into NaN.

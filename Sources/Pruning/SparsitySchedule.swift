@@ -53,9 +53,12 @@ public struct CyclePosition: Sendable, Equatable {
 /// A sparsity function `s(t)` for time-varying projected gradient descent (SPEC §6).
 ///
 /// Training runs `T` iterations; at every iteration with `t % dt == 0` the mask is recomputed
-/// from current magnitudes at sparsity `s(t)`. All shapes are pure functions of `t`:
+/// from current magnitudes at sparsity `s(t)`, until the ramp of the current cycle has reached
+/// the target: from then on the mask is fixed (fine-tuning) until the next cycle's ramp starts.
+/// All shapes are pure functions of `t`:
 ///
-/// - one-shot / step: `s(t) = s_t` from the first iteration (PGD is this with `dt = 1`);
+/// - one-shot / step: `s(t) = s_t`; the paper's `dt > T`: the mask is chosen once, from the
+///   dense network before the first update, and fixed for the whole run;
 /// - linear: `s_init + (s_t - s_init) t / T_p` for `t < T_p`, then `s_t`;
 /// - cubic (Zhu & Gupta): `s_t + (s_init - s_t)(1 - t/T_p)^3` for `t < T_p`, then `s_t`;
 /// - cyclical: `k` cycles of (nearly) equal length over `T`; each runs the cubic from its own
@@ -153,8 +156,37 @@ public struct SparsitySchedule: Sendable, Equatable {
         }
     }
 
-    /// Whether the mask is recomputed at iteration `t` (`t % dt == 0`).
-    public func updatesMask(at t: Int) -> Bool { t % interval == 0 }
+    /// Whether iteration `t` recomputes the mask after its dense update: `t % dt == 0` while
+    /// the mask is not fixed. Never for one-shot, whose only mask comes from the dense network.
+    public func updatesMask(at t: Int) -> Bool {
+        t % interval == 0 && !fixesMask(at: t)
+    }
+
+    /// Whether the mask is fixed during iteration `t`, so its update is masked (SPEC §6: once a
+    /// ramp has reached the target, fine-tune at that mask until the next ramp starts).
+    /// One-shot: always. Otherwise: after the cycle's last mask update, which is the first
+    /// `t % dt == 0` at which `s(t)` is the target.
+    public func fixesMask(at t: Int) -> Bool {
+        if case .oneShot = shape { return true }
+        guard let f = fixingIteration(ofCycleAt: t) else { return false }
+        return t > f
+    }
+
+    /// The mask update at the target in the cycle of `t` after which the mask is fixed; nil
+    /// when the cycle ends before one (e.g. a ramp over the whole cycle).
+    func fixingIteration(ofCycleAt t: Int) -> Int? {
+        let p = cycle(at: t)
+        let end = p.start + p.length
+        // The ramp's end: the first u with s(u) = s_t (exactly, see cubicRamp). s rises
+        // monotonically within a cycle, so bisect.
+        var lo = p.start, hi = end
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if sparsity(at: mid) >= target { hi = mid } else { lo = mid + 1 }
+        }
+        let u = (lo + interval - 1) / interval * interval  // the next mask update
+        return u < end ? u : nil
+    }
 
     /// Which cycle `t` is in. Non-cyclical shapes are one cycle spanning `T`; iterations past
     /// `T` belong to the last cycle.

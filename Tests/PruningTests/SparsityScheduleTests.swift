@@ -7,7 +7,8 @@ import Testing
     @Test func oneShotIsTheTargetEverywhere() throws {
         let s = try SparsitySchedule.oneShot(target: 0.9, total: 100, interval: 3)
         for t in [0, 1, 50, 99, 150] { #expect(s.sparsity(at: t) == 0.9) }
-        #expect(s.updatesMask(at: 0) && s.updatesMask(at: 6) && !s.updatesMask(at: 7))
+        // dt > T: the mask comes from the dense network once and is fixed for the whole run.
+        #expect((0 ..< 150).allSatisfy { !s.updatesMask(at: $0) && s.fixesMask(at: $0) })
         #expect(s.cycle(at: 99) == CyclePosition(cycle: 0, start: 0, length: 100, offset: 99))
         #expect(!s.cycle(at: 0).restartsLearningRate)
     }
@@ -51,6 +52,25 @@ import Testing
         #expect(close(u.sparsity(at: 10), 0.2))
         #expect(close(u.sparsity(at: 15), 0.8 - 0.6 / 8))      // progress 5/10
         #expect(close(u.sparsity(at: 9), 0.8 - 0.8 * 0.001))   // (1 - 9/10)^3
+    }
+
+    @Test func masksAreFixedAfterEachRampUntilTheNext() throws {
+        // Two cycles of 10, ramps over offsets 0 ..< 8, dt = 3: updates at 0, 3, 6 and, at the
+        // target, 9 (cycle 1) and 12, 15, 18 (cycle 2, where 18 is the first at the target).
+        let s = try SparsitySchedule.cyclical(target: 0.8, cycles: 2, total: 20, interval: 3)
+        #expect((0 ..< 20).filter { s.updatesMask(at: $0) } == [0, 3, 6, 9, 12, 15, 18])
+        #expect((0 ..< 20).filter { s.fixesMask(at: $0) } == [19])
+        // dt = 1: the mask is chosen at the ramp's end (offset 8) and fixed for the rest of the cycle.
+        let c = try SparsitySchedule.cyclical(target: 0.8, cycles: 2, total: 20)
+        #expect((0 ..< 20).filter { c.fixesMask(at: $0) } == [9, 19])
+        #expect((0 ..< 20).filter { c.updatesMask(at: $0) } == Array(0 ... 8) + Array(10 ... 18))
+        // Gradual: fixed from the first update after the pruning phase to the end.
+        let g = try SparsitySchedule.cubic(target: 0.8, pruningPhase: 10, total: 20, interval: 4)
+        #expect((0 ..< 20).filter { g.updatesMask(at: $0) } == [0, 4, 8, 12])
+        #expect((0 ..< 20).allSatisfy { g.fixesMask(at: $0) == ($0 > 12) })
+        // A ramp over the whole cycle never reaches a fixed phase.
+        let r = try SparsitySchedule.cyclical(target: 0.8, cycles: 2, total: 20, rampFraction: 1)
+        #expect(!(0 ..< 20).contains { r.fixesMask(at: $0) })
     }
 
     @Test func cyclesSplitUnevenTotalsByAtMostOne() throws {
