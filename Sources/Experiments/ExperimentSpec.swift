@@ -80,10 +80,15 @@ public struct ExperimentSpec: Codable, Equatable, Sendable {
         return (try? enc.encode(self)) ?? Data()
     }
 
-    /// Short stable hash of the resolved spec, naming the run directory.
+    /// Raised whenever a fix changes what a spec computes, so runs made before it land in a
+    /// directory of their own instead of being taken as finished. 2: the round-2 review fixes
+    /// (cycle 0's schedule, lambda with excluded layers, TV-PGD masks, structured units).
+    public static let resultsVersion = 2
+
+    /// Short stable hash of the resolved spec and `resultsVersion`, naming the run directory.
     public var hash: String {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in canonicalJSON() { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        for b in Array("results-v\(Self.resultsVersion)".utf8) + canonicalJSON() { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
         return String(String(h, radix: 16).suffix(10))
     }
 }
