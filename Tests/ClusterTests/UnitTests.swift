@@ -67,5 +67,12 @@ struct UnitSelectionTests {
             #expect(!records(alone, units[k]).isEmpty)
             #expect(records(alone, units[k]) == records(full, units[k]))
         }
+        // The report of the unfinished study renders what is there and names what is missing.
+        let store = RunStore(directory: alone)
+        try TVPGDReport.render(store: store, spec: spec, records: try TVPGDRunner(spec: spec, directory: alone).allRecords())
+        let md = try String(contentsOf: store.file("report.md"), encoding: .utf8)
+        #expect(md.contains("6 of 8 runs have no records yet"))
+        #expect(md.contains("- unit 0: method one-shot, target 0.5, seed 1\n"))
+        #expect(!md.contains("- unit 7:") && !md.contains("- unit 5:"))
     }
 }
