@@ -96,3 +96,9 @@ extension RunStore {
         return data.split(separator: 0x0A).map { Data($0) }
     }
 }
+
+extension RunStore {
+    /// Creates the run directory with `spec.json` (refusing one that holds another experiment),
+    /// as the runners do before their first unit: for tools that prepare a study elsewhere.
+    public func prepare(for spec: ExperimentSpec) throws { try claim(for: spec) }
+}

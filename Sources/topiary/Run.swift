@@ -50,7 +50,7 @@ struct Run: ParsableCommand {
             return
         }
         let live = isatty(2) != 0 && !child
-        let tag = child ? "[unit \(unit ?? "")] " : ""
+        let tag = child ? "[unit \(only.map { $0.sorted().map(String.init).joined(separator: ",") } ?? "all")] " : ""
         let progress: (RunProgress) -> Void = { p in
             let head = "\(tag)[\(p.run)/\(p.runs)] \(p.schedule) seed \(p.seed)"
             let left = p.secondsLeft.map { "  left \(duration($0))" } ?? ""
