@@ -23,8 +23,8 @@ public struct ClaimHolder: Codable, Sendable, Equatable {
 /// lock (`F_OFD_SETLK`) for as long as the unit runs, holding the holder's host, pid and start
 /// time. The kernel drops the lock when the holder exits however it exits (`kill -9`
 /// included), so a claim file that is not locked but not empty is a stale claim: the next
-/// process to reach the unit takes it over. OFD locks are fcntl locks (which NFS forwards
-/// to its lock manager), but tied to the open file rather than the process, so two claims in
+/// process to reach the unit takes it over. OFD locks are fcntl locks (the kind network file
+/// systems implement through their lock manager; only local disks are tested), but tied to the open file rather than the process, so two claims in
 /// one process conflict as two processes' do, and closing some other descriptor of the file
 /// does not drop them. Claim files are never deleted: unlinking a locked path would let a
 /// third process lock a new file of the same name while the old lock is still held.
