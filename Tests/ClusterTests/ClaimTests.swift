@@ -70,4 +70,32 @@ import Experiments
         #expect(first.terminationStatus == 0)
         #expect(try StudyStatus(directory: dir).units.map(\.state) == [.pending, .finished, .pending, .pending])
     }
+
+    /// kill -9 mid-unit: the claim goes stale, status says interrupted, and the next process
+    /// takes the claim over and resumes to the records of an undisturbed run.
+    @Test func aKilledHoldersClaimIsTakenOverAndTheUnitResumes() throws {
+        guard topiaryBinary != nil else {
+            print("skipped aKilledHoldersClaimIsTakenOverAndTheUnitResumes: the topiary executable is not built next to the tests")
+            return
+        }
+        let text = tinySpecText.replacingOccurrences(of: "iterations_per_cycle: 20", with: "iterations_per_cycle: 40")
+        let spec = try writeSpec(text)
+        let dir = tempDir(), clean = tempDir()
+        defer { for p in [spec, dir, clean] { try? FileManager.default.removeItem(atPath: p) } }
+        let unit = try tinySpec(text).units()[3]
+        let victim = try startTopiary(["run", spec, "--out", dir, "--unit", "3", "--threads", "1"])
+        let deadline = Date().addingTimeInterval(60)
+        while records(dir, unit).count < 1 && victim.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        try #require(victim.isRunning, "the unit finished before it could be killed")
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        let status = try StudyStatus(directory: dir)
+        #expect(status.units[3].state == .interrupted)
+        let (code, err) = try runTopiary(["run", spec, "--out", dir, "--unit", "3", "--threads", "1", "--resume"])
+        #expect(code == 0, "\(err)")
+        #expect(err.contains("unit 3 (s-cyc--seed2): taking over the stale claim of host") && err.contains("pid \(victim.processIdentifier)"))
+        let (code2, err2) = try runTopiary(["run", spec, "--out", clean, "--unit", "3", "--threads", "1"])
+        #expect(code2 == 0, "\(err2)")
+        #expect(records(dir, unit).count == 3 && records(dir, unit) == records(clean, unit))
+    }
 }
