@@ -11,6 +11,8 @@ conf=$state/slurm.conf
 export SLURM_CONF=$conf
 
 die() { echo "slurm-cluster: $*" >&2; exit 1; }
+# A failed start stops whatever it had started already.
+fail() { echo "slurm-cluster: $*" >&2; stop || true; exit 1; }
 
 # Seconds to wait for pid $1 to exit.
 wait_gone() {
@@ -50,7 +52,7 @@ TaskPlugin=task/none
 MpiDefault=none
 ReturnToService=2
 SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0,bf_interval=1
+SchedulerParameters=batch_sched_delay=0,bf_interval=1,sched_interval=2
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 JobAcctGatherType=jobacct_gather/none
@@ -65,17 +67,18 @@ EOF
         mkdir -p /run/munge /var/log/munge /var/lib/munge
         chown munge:munge /run/munge /var/log/munge /var/lib/munge
         chmod 0755 /run/munge
-        runuser -u munge -- /usr/sbin/munged
+        runuser -u munge -- /usr/sbin/munged || fail "munged did not start"
         for _ in $(seq 1 50); do [ -s /run/munge/munged.pid ] && break; sleep 0.1; done
+        [ -s /run/munge/munged.pid ] || fail "munged wrote no pid file"
         echo "munged $(cat /run/munge/munged.pid)" >>"$state/started"
     fi
-    /usr/sbin/slurmctld -c
+    /usr/sbin/slurmctld -c || fail "slurmctld did not start (see $state/slurmctld.log)"
     for _ in $(seq 1 50); do [ -s "$state/slurmctld.pid" ] && break; sleep 0.1; done
-    [ -s "$state/slurmctld.pid" ] || die "slurmctld did not start (see $state/slurmctld.log)"
+    [ -s "$state/slurmctld.pid" ] || fail "slurmctld did not start (see $state/slurmctld.log)"
     echo "slurmctld $(cat "$state/slurmctld.pid")" >>"$state/started"
-    /usr/sbin/slurmd -N "$host"
+    /usr/sbin/slurmd -N "$host" || fail "slurmd did not start (see $state/slurmd.log)"
     for _ in $(seq 1 50); do [ -s "$state/slurmd.pid" ] && break; sleep 0.1; done
-    [ -s "$state/slurmd.pid" ] || die "slurmd did not start (see $state/slurmd.log)"
+    [ -s "$state/slurmd.pid" ] || fail "slurmd did not start (see $state/slurmd.log)"
     echo "slurmd $(cat "$state/slurmd.pid")" >>"$state/started"
     for _ in $(seq 1 100); do
         if sinfo -h -o %T 2>/dev/null | grep -q '^idle'; then
@@ -84,7 +87,7 @@ EOF
         fi
         sleep 0.2
     done
-    die "the node did not become idle (see $state/slurmctld.log, $state/slurmd.log)"
+    fail "the node did not become idle (see $state/slurmctld.log, $state/slurmd.log)"
 }
 
 stop() {

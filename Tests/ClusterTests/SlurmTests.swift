@@ -124,4 +124,54 @@ private func tool(_ args: [String], conf: String) -> (Int32, String) {
             #expect(records(viaSlurm, u) == records(local, u))
         }
     }
+
+    /// USR1 to a task's batch shell (what --signal=B:USR1@S sends before the time limit): the
+    /// task stops its unit and requeues itself; the requeued task takes over the stale claim,
+    /// resumes from the last finished cycle and ends with the local records.
+    @Test func aSignalledTaskRequeuesAndResumes() throws {
+        guard geteuid() == 0, topiaryBinary != nil else {
+            print("skipped aSignalledTaskRequeuesAndResumes: needs root and the built topiary executable")
+            return
+        }
+        let answers = slurmConf.map { conf in ["idle", "mix", "alloc"].contains { tool(["sinfo", "-h", "-o", "%T"], conf: conf).1.contains($0) } }
+        guard let conf = slurmConf, answers == true else {
+            print("skipped aSignalledTaskRequeuesAndResumes: no Slurm cluster answers (start one with scripts/slurm-cluster.sh start and set SLURM_CONF)")
+            return
+        }
+        let text = tinySpecText
+            .replacingOccurrences(of: "iterations_per_cycle: 20", with: "iterations_per_cycle: 40")
+            .replacingOccurrences(of: "cycles: 2", with: "cycles: 3")
+            .replacingOccurrences(of: "seeds: [1, 2]", with: "seeds: [4]")
+            .replacingOccurrences(of: "  - {name: s-cyc, kind: scyc, epsilon: 0.02, delta: 0.1, q: 1, beta: 5, warmup: 5, drops: [12, 16]}\n", with: "")
+        let spec = try writeSpec(text)
+        let viaSlurm = tempDir(), local = tempDir()
+        defer { for p in [spec, viaSlurm, local] { try? FileManager.default.removeItem(atPath: p) } }
+        let unit = try #require(try tinySpec(text).units().first)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: topiaryBinary!)
+        p.arguments = ["slurm", spec, "--out", viaSlurm]
+        p.environment = ProcessInfo.processInfo.environment.merging(["SLURM_CONF": conf]) { $1 }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let words = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").map(String.init)
+        p.waitUntilExit()
+        try #require(words.count == 4, "\(words)")
+        let array = words[1], report = words[3].trimmingCharacters(in: .whitespacesAndNewlines)
+        var deadline = Date().addingTimeInterval(60)
+        while records(viaSlurm, unit).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(tool(["scancel", "--signal=USR1", "--batch", "\(array)_0"], conf: conf).0 == 0)
+        let (code, err) = try runTopiary(["run", spec, "--out", local, "--threads", "1"])
+        #expect(code == 0, "\(err)")
+        deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, !tool(["squeue", "-h", "-j", "\(array),\(report)", "-o", "%i"], conf: conf).1.isEmpty {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        let log = (try? String(contentsOfFile: viaSlurm + "/slurm/unit-0.out", encoding: .utf8)) ?? ""
+        #expect(log.contains("USR1: the time limit is near; stopping unit 0 and requeueing it"), "\(log)")
+        #expect(log.contains("taking over the stale claim"), "\(log)")
+        #expect(records(viaSlurm, unit).count == 4)
+        #expect(records(viaSlurm, unit) == records(local, unit))
+    }
 }
