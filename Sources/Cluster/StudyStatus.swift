@@ -39,21 +39,14 @@ public struct StudyStatus: Codable, Sendable {
         for u in try spec.units() {
             let lines = store.recordLines(of: u)
             let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
-            for o in objects {
-                seconds += o["seconds"] as? Double ?? 0
-                secondsIterations += o["iterations"] as? Int ?? 0
-            }
             let stored = store.storedState(of: u, spec: spec)
             let done = spec.tvpgd == nil ? objects.count : (stored == .finished ? 1 : 0)
             let last = objects.last.flatMap { ($0["early_stop_test_accuracy"] ?? $0["final_test_accuracy"]) as? Double }
             var unit = Unit(index: u.index, name: u.name, state: .pending, cyclesDone: done, cycles: cycles, iterations: u.iterations,
-                            iterationsDone: 0, holder: nil, progress: nil, lastAccuracy: last)
-            if spec.tvpgd != nil {
-                if stored == .finished { unit.iterationsDone = u.iterations }
-            } else {
-                unit.iterationsDone = objects.reduce(0) { $0 + ($1["iterations"] as? Int ?? 0) }
-                if objects.contains(where: { $0["oracle"] != nil }) { unit.iterationsDone = min(u.iterations, unit.iterationsDone) }
-            }
+                            iterationsDone: spec.iterations(of: u, firstCycles: done), holder: nil, progress: nil, lastAccuracy: last)
+            // Recorded seconds cover every candidate of an oracle cycle, as the iterations counted here do.
+            seconds += objects.reduce(0) { $0 + ($1["seconds"] as? Double ?? 0) }
+            secondsIterations += unit.iterationsDone
             switch stored {
             case .finished:
                 unit.state = .finished
@@ -71,10 +64,6 @@ public struct StudyStatus: Codable, Sendable {
                 }
             }
             units.append(unit)
-        }
-        if spec.tvpgd != nil {
-            // TV-PGD records do not carry iterations: count the finished units' whole budgets.
-            secondsIterations = units.filter { $0.state == .finished }.reduce(0) { $0 + $1.iterations }
         }
         self.units = units
         iterations = units.reduce(0) { $0 + $1.iterations }

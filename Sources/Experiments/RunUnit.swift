@@ -44,6 +44,13 @@ extension ExperimentSpec {
         return out
     }
 
+    /// Iterations of `unit`'s cycles `0 ..< cycles` (every oracle candidate counted).
+    public func iterations(of unit: RunUnit, firstCycles cycles: Int) -> Int {
+        if tvpgd != nil { return cycles > 0 ? unit.iterations : 0 }
+        guard let s = schedules.first(where: { $0.name == unit.schedule }), let plan = try? SchedulePlan(s, spec: self) else { return 0 }
+        return unit.iterations - iterations(plan, from: cycles)
+    }
+
     /// Iterations of cycles `from ... cycles` of one schedule.
     func iterations(_ plan: SchedulePlan, from: Int) -> Int {
         guard from <= pruning.cycles else { return 0 }
