@@ -27,9 +27,10 @@ let package = Package(
         .target(name: "Schedules", swiftSettings: fast),
         .target(name: "Pruning", dependencies: ["Tensor", "NN"], swiftSettings: fast),
         .target(name: "Experiments", dependencies: ["Tensor", "NN", "Data", "Schedules", "Pruning", "Yams"], swiftSettings: fast),
+        .target(name: "Cluster", dependencies: ["Experiments", "NN", "Data", "Tensor"], swiftSettings: fast),
         .executableTarget(
             name: "topiary",
-            dependencies: ["Experiments", "NN", "Data", "Tensor", "Schedules", "Pruning",
+            dependencies: ["Cluster", "Experiments", "NN", "Data", "Tensor", "Schedules", "Pruning",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -37,6 +38,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "NN", "Tensor"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Experiments"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Pruning", "Schedules", "Data", "NN", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]

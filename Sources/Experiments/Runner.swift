@@ -48,42 +48,65 @@ public final class Runner {
 
     /// Runs what is missing. Finished runs are skipped; an interrupted run continues only
     /// with `resume` (otherwise it is reported, never silently restarted).
-    public func run(resume: Bool) throws {
+    /// `only` restricts the run to those unit indices (`ExperimentSpec.units()`); `gate`, when
+    /// given, is asked for every unit right before it starts and may refuse it (claimed elsewhere).
+    /// Returns the units this call ran to the end. Nothing carries over from one unit to the
+    /// next: each builds its model, trainer and streams from the spec and its seed alone.
+    @discardableResult
+    public func run(resume: Bool, only: Set<Int>? = nil, gate: UnitGate? = nil) throws -> [RunUnit] {
         // Specs built in code skip the parser's check; a typo must not prune the layer it meant to keep.
         if let problem = ExcludeNames.problem(spec.pruning.exclude, model: spec.model) {
             throw RunError.spec("pruning.exclude: \(problem)")
         }
         try store.claim(for: spec)
         let plans = try spec.schedules.map { try SchedulePlan($0, spec: spec) }
-        var pending: [(SchedulePlan, UInt64, Checkpoint?)] = []
-        for seed in spec.seeds {
-            for plan in plans {
-                let ckpt = try loadCheckpoint(schedule: plan.spec.name, seed: seed)
-                if let ckpt, ckpt.cycle >= spec.pruning.cycles { continue }
-                if ckpt != nil, !resume {
-                    throw RunError.interrupted("run \(plan.spec.name) seed \(seed) in \(store.directory.path) was interrupted after cycle \(ckpt!.cycle); pass --resume to continue it")
-                }
-                pending.append((plan, seed, ckpt))
+        let units = try spec.units().filter { only?.contains($0.index) ?? true }
+        var pending: [(SchedulePlan, RunUnit)] = []
+        var iterations = 0
+        for unit in units {
+            let plan = plans.first { $0.spec.name == unit.schedule }!
+            let ckpt = try loadCheckpoint(schedule: unit.schedule, seed: unit.seed)
+            if let ckpt, ckpt.cycle >= spec.pruning.cycles { continue }
+            if ckpt != nil, !resume, gate == nil {
+                throw RunError.interrupted("run \(plan.spec.name) seed \(unit.seed) in \(store.directory.path) was interrupted after cycle \(ckpt!.cycle); pass --resume to continue it")
             }
+            pending.append((plan, unit))
+            iterations += spec.iterations(plan, from: (ckpt?.cycle ?? -1) + 1)
         }
-        iterationsTotal = pending.reduce(0) { total, p in
-            let from = (p.2?.cycle ?? -1) + 1
-            return total + (from...spec.pruning.cycles).reduce(0) { $0 + budget(cycle: $1) * (p.0.isOracle ? ((try? p.0.candidates(cycle: $1).count) ?? 1) : 1) }
-        }
+        iterationsTotal = iterations
         iterationsDone = 0
         started = Date()
+        var ran: [RunUnit] = []
         var splitsBySeed: [UInt64: Splits] = [:]
-        for (i, (plan, seed, ckpt)) in pending.enumerated() {
-            if splitsBySeed[seed] == nil {
+        for (i, (plan, unit)) in pending.enumerated() {
+            let lease = try gate?(unit)
+            if gate != nil && lease == nil { continue }
+            defer { lease?.release() }
+            // Read again under the claim: another process may have advanced or finished it meanwhile.
+            let ckpt = try loadCheckpoint(schedule: unit.schedule, seed: unit.seed)
+            if let ckpt, ckpt.cycle >= spec.pruning.cycles { continue }
+            if ckpt != nil, !resume {
+                throw RunError.interrupted("run \(plan.spec.name) seed \(unit.seed) in \(store.directory.path) was interrupted after cycle \(ckpt!.cycle); pass --resume to continue it")
+            }
+            if splitsBySeed[unit.seed] == nil {
+                // Loading is a pure function of the spec and the seed, so keeping one seed's
+                // splits across units cannot make a unit depend on its neighbours.
                 let splits = try DataSource.load(dataset: spec.data.dataset, directory: spec.data.dataDir, split: spec.data.split,
-                                                 validationFraction: spec.data.validationFraction, seed: seed)
+                                                 validationFraction: spec.data.validationFraction, seed: unit.seed)
                 if splitsBySeed.isEmpty {
                     try MemoryEstimate.requireFit(model: spec.model, splits: splits, batchSize: spec.training.batchSize)
                 }
-                splitsBySeed = [seed: splits]
+                splitsBySeed = [unit.seed: splits]
             }
-            try runOne(plan: plan, seed: seed, splits: splitsBySeed[seed]!, from: ckpt, index: i + 1, of: pending.count)
+            let report = progress
+            if let lease {
+                progress = { p in report?(p); lease.progress(p) }
+            }
+            defer { progress = report }
+            try runOne(plan: plan, seed: unit.seed, splits: splitsBySeed[unit.seed]!, from: ckpt, index: i + 1, of: pending.count)
+            ran.append(unit)
         }
+        return ran
     }
 
     func budget(cycle m: Int) -> Int { m == 0 ? spec.training.denseBudget : spec.training.iterationsPerCycle }

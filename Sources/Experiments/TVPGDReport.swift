@@ -83,7 +83,13 @@ public enum TVPGDReport {
         }
         let expected = spec.seeds.count * tv.methods.count * tv.targets.count
         let finished = Set(records.map { "\($0.method)|\($0.target)|\($0.seed)" }).count
-        if finished < expected { out += "\n_\(expected - finished) of \(expected) runs have no records yet._\n" }
+        if finished < expected {
+            out += "\n_\(expected - finished) of \(expected) runs have no records yet:_\n\n"
+            let done = Set(records.map { "\($0.method)|\($0.target)|\($0.seed)" })
+            for u in (try? spec.units()) ?? [] where !done.contains("\(u.schedule)|\(u.target ?? 0)|\(u.seed)") {
+                out += "- unit \(u.index): method \(u.schedule), target " + String(format: "%g", u.target ?? 0) + ", seed \(u.seed)\n"
+            }
+        }
         out += RunEnvironment.reportSection(records.compactMap(\.environment))
         return out
     }

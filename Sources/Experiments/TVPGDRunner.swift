@@ -38,14 +38,27 @@ public final class TVPGDRunner {
         store.recordsURL(schedule: Self.runName(method: method, target: target, seed: seed), seed: seed)
     }
 
-    public func run() throws {
+    /// Runs the missing units (all, or those in `only`); `gate` as in `Runner.run`. Returns
+    /// the units this call ran. The dense start is shared by the units of one seed that run
+    /// in this call; it is a pure function of the spec and the seed, so a unit run alone trains
+    /// the same dense network itself and ends with the same records.
+    @discardableResult
+    public func run(only: Set<Int>? = nil, gate: UnitGate? = nil) throws -> [RunUnit] {
         try store.claim(for: spec)
-        let jobs = spec.seeds.flatMap { seed in tv.methods.flatMap { m in tv.targets.map { (m, $0, seed) } } }
-        let pending = jobs.filter { !FileManager.default.fileExists(atPath: recordsURL(method: $0.0.name, target: $0.1, seed: $0.2).path) }
+        let methods = Dictionary(tv.methods.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let pending = try spec.units().filter { u in
+            (only?.contains(u.index) ?? true) && !FileManager.default.fileExists(atPath: recordsURL(method: u.schedule, target: u.target!, seed: u.seed).path)
+        }
         let started = Date()
         var done = 0
+        var ran: [RunUnit] = []
         var dense: (seed: UInt64, splits: Splits, state: Checkpoint)?
-        for (i, (method, target, seed)) in pending.enumerated() {
+        for (i, unit) in pending.enumerated() {
+            let (method, target, seed) = (methods[unit.schedule]!, unit.target!, unit.seed)
+            let lease = try gate?(unit)
+            if gate != nil && lease == nil { continue }
+            defer { lease?.release() }
+            if FileManager.default.fileExists(atPath: recordsURL(method: method.name, target: target, seed: seed).path) { continue }
             if dense?.seed != seed {
                 let splits = try DataSource.load(dataset: spec.data.dataset, directory: spec.data.dataDir, split: spec.data.split,
                                                  validationFraction: spec.data.validationFraction, seed: seed)
@@ -56,12 +69,15 @@ public final class TVPGDRunner {
                 let total = Double(pending.count * self.tv.iterations)
                 let fraction = Double(done * self.tv.iterations + t) / total
                 let elapsed = Date().timeIntervalSince(started)
-                self.progress?(RunProgress(run: i + 1, runs: pending.count, schedule: "\(method.name) s=\(target)", seed: seed,
-                                           cycle: 0, cycles: 0, iteration: t, iterations: self.tv.iterations,
-                                           secondsLeft: fraction > 0 ? elapsed / fraction * (1 - fraction) : nil, message: nil))
+                let p = RunProgress(run: i + 1, runs: pending.count, schedule: "\(method.name) s=\(target)", seed: seed,
+                                    cycle: 0, cycles: 0, iteration: t, iterations: self.tv.iterations,
+                                    secondsLeft: fraction > 0 ? elapsed / fraction * (1 - fraction) : nil, message: nil)
+                self.progress?(p)
+                lease?.progress(p)
             }
             done += 1
             try AtomicFile.write(RunStore.encodeLines(records), to: recordsURL(method: method.name, target: target, seed: seed))
+            ran.append(unit)
             let last = records.last!
             progress?(RunProgress(run: i + 1, runs: pending.count, schedule: "\(method.name) s=\(target)", seed: seed,
                                   cycle: last.cycle, cycles: last.cycles, iteration: tv.iterations, iterations: tv.iterations,
@@ -70,6 +86,7 @@ public final class TVPGDRunner {
                                                   last.measuredSparsity, 100 * last.finalTestAccuracy, last.maskDistance,
                                                   records.reduce(0) { $0 + $1.seconds })))
         }
+        return ran
     }
 
     func makeModel(splits: Splits, seed: UInt64) throws -> Model {

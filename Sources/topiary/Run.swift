@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Experiments
 import Foundation
 
@@ -21,6 +22,12 @@ struct Run: ParsableCommand {
     var resume = false
     @Option(help: "Override the spec's dataset directory.")
     var dataDir: String?
+    @Option(name: [.customLong("unit"), .customLong("units")],
+            help: "Run only these units (topiary plan lists them): 3, 0,3,5-7, or env (SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX).")
+    var unit: String?
+    @Option(help: "Run N units at once, as child processes that share the threads.")
+    var jobs: Int?
+    @Flag(help: .hidden) var child = false
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
@@ -34,9 +41,18 @@ struct Run: ParsableCommand {
         if forceDiagnostics { experiment.diagnostics = true }
         try compute.apply()
         let dir = out ?? RunStore.defaultDirectory(for: experiment)
-        let live = isatty(2) != 0
+        let all = try experiment.units()
+        let only = try unit.map { Set(try UnitSelection.parse($0, count: all.count)) }
+        if let jobs {
+            try runJobs(jobs, experiment: experiment, directory: dir, units: all.filter { only?.contains($0.index) ?? true },
+                        subcommand: forceDiagnostics ? "diagnose" : "run")
+            try finish(directory: dir)
+            return
+        }
+        let live = isatty(2) != 0 && !child
+        let tag = child ? "[unit \(only.map { $0.sorted().map(String.init).joined(separator: ",") } ?? "all")] " : ""
         let progress: (RunProgress) -> Void = { p in
-            let head = "[\(p.run)/\(p.runs)] \(p.schedule) seed \(p.seed)"
+            let head = "\(tag)[\(p.run)/\(p.runs)] \(p.schedule) seed \(p.seed)"
             let left = p.secondsLeft.map { "  left \(duration($0))" } ?? ""
             if let message = p.message {
                 log((live ? "\r\u{1B}[K" : "") + "\(head)  \(message)\(left)")
@@ -44,19 +60,32 @@ struct Run: ParsableCommand {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(head)  cycle \(p.cycle)/\(p.cycles)  iteration \(p.iteration)/\(p.iterations)\(left)".utf8))
             }
         }
+        let claims = UnitClaims(directory: dir)
+        claims.log = { log(tag + $0) }
+        let selected = only.map { " (units \($0.sorted().map(String.init).joined(separator: ",")))" } ?? ""
         if let tv = experiment.tvpgd {
-            log("experiment \(experiment.name): TV-PGD, \(tv.methods.count) methods x \(tv.targets.count) targets x \(experiment.seeds.count) seeds -> \(dir)")
+            log("\(tag)experiment \(experiment.name): TV-PGD, \(tv.methods.count) methods x \(tv.targets.count) targets x \(experiment.seeds.count) seeds\(selected) -> \(dir)")
             let runner = try TVPGDRunner(spec: experiment, directory: dir)
             runner.progress = progress
-            try runner.run()
+            try runner.run(only: only, gate: claims.gate)
         } else {
-            log("experiment \(experiment.name): \(experiment.schedules.count) schedules x \(experiment.seeds.count) seeds, \(experiment.pruning.cycles) pruning cycles -> \(dir)")
+            log("\(tag)experiment \(experiment.name): \(experiment.schedules.count) schedules x \(experiment.seeds.count) seeds, \(experiment.pruning.cycles) pruning cycles\(selected) -> \(dir)")
             let runner = Runner(spec: experiment, directory: dir)
             runner.progress = progress
-            runner.log = { log($0) }
-            try runner.run(resume: resume)
+            runner.log = { log(tag + $0) }
+            try runner.run(resume: resume, only: only, gate: claims.gate)
         }
-        try renderReport(directory: dir)
+        if !child { try finish(directory: dir) }
+    }
+
+    /// Renders the report once every unit has finished; otherwise says what is left.
+    func finish(directory dir: String) throws {
+        let status = try StudyStatus(directory: dir)
+        if status.finished == status.units.count {
+            try renderReport(directory: dir)
+        } else {
+            log("\(status.finished) of \(status.units.count) units finished in \(dir); follow with topiary status \(dir), topiary report \(dir) renders what is there")
+        }
     }
 }
 
