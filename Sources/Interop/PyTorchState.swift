@@ -159,7 +159,9 @@ public enum ImportError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .mismatch(let m, let p):
-            return "the weights do not fit \(m): " + p.joined(separator: "; ")
+            // One line stays readable: a file of another architecture mismatches everywhere.
+            let shown = p.prefix(8).joined(separator: "; ")
+            return "the weights do not fit \(m): " + shown + (p.count > 8 ? "; and \(p.count - 8) more" : "")
         }
     }
 }

@@ -80,7 +80,10 @@ struct Eval: ParsableCommand {
         let splits = try data.load(seed: seed)
         let net = try ModelZoo.make(name, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed, initialize: false)
         let report: PyTorchState.ImportReport
-        do { report = try PyTorchState.load(file, into: net, allowPartial: allowPartial) } catch { throw CLIError("\(weights): \(error)") }
+        do { report = try PyTorchState.load(file, into: net, allowPartial: allowPartial) } catch {
+            let holds = file.metadata["model"].map { $0 != name ? " (the file holds a \($0))" : "" } ?? ""
+            throw CLIError("\(weights)\(holds): \(error)")
+        }
         logSkipped(report)
         if let mean = file.metadata["normalization_mean"], let ours = splits.normalization,
            mean != "[" + ours.mean.map({ "\($0)" }).joined(separator: ", ") + "]" {
