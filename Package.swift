@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "topiary", targets: ["topiary"]),
-        .library(name: "Topiary", targets: ["Tensor", "NN", "Data", "Schedules", "Pruning", "Experiments"]),
+        .library(name: "Topiary", targets: ["Tensor", "NN", "Data", "Schedules", "Pruning", "Interop", "Experiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,11 +26,12 @@ let package = Package(
         .target(name: "Data", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
         .target(name: "Schedules", swiftSettings: fast),
         .target(name: "Pruning", dependencies: ["Tensor", "NN"], swiftSettings: fast),
-        .target(name: "Experiments", dependencies: ["Tensor", "NN", "Data", "Schedules", "Pruning", "Yams"], swiftSettings: fast),
+        .target(name: "Interop", dependencies: ["Tensor", "NN"], swiftSettings: fast),
+        .target(name: "Experiments", dependencies: ["Tensor", "NN", "Data", "Schedules", "Pruning", "Interop", "Yams"], swiftSettings: fast),
         .target(name: "Cluster", dependencies: ["Experiments", "NN", "Data", "Tensor"], swiftSettings: fast),
         .executableTarget(
             name: "topiary",
-            dependencies: ["Cluster", "Experiments", "NN", "Data", "Tensor", "Schedules", "Pruning",
+            dependencies: ["Cluster", "Experiments", "NN", "Data", "Tensor", "Schedules", "Pruning", "Interop",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -39,6 +40,7 @@ let package = Package(
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "NN", "Tensor"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Experiments"]),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "NN", "Tensor"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Pruning", "Schedules", "Data", "NN", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,9 @@ public struct Splits: Sendable {
     public var train: Dataset
     public var validation: Dataset
     public var test: Dataset
+    /// The per-channel statistics the sets were standardised with (set by whoever normalised
+    /// them): a network exported elsewhere needs them to see the inputs it was trained on.
+    public var normalization: ChannelStatistics?
 
     public init(train: Dataset, validation: Dataset, test: Dataset) {
         self.train = train

@@ -51,7 +51,7 @@ public enum DataSource {
         } else {
             throw DataError.invalid("unknown split '\(split)' (use standard or train/val/test percentages such as 60/20/20)")
         }
-        splits.normalize()
+        splits.normalization = splits.normalize()
         return splits
     }
 

@@ -62,6 +62,11 @@ public struct ExperimentSpec: Codable, Equatable, Sendable {
     public var tvpgd: TVPGDSpec?
     public var data = DataSpec()
     public var model = "mlp"
+    /// A safetensors file to start from instead of a seeded initialisation (`model: {weights:}`).
+    public var modelWeights: String?
+    /// What a run keeps besides records and checkpoints (nil: nothing; absent from the
+    /// canonical JSON then, so older specs keep their hash).
+    public var output: OutputSpec?
     public var optimizer = OptimizerSpec()
     public var training = TrainingSpec()
     public var pruning = PruningSpec()

@@ -152,6 +152,7 @@ public final class Runner {
     private func runOne(plan: SchedulePlan, seed: UInt64, splits: Splits, from ckpt: Checkpoint?, index: Int, of count: Int) throws {
         let name = plan.spec.name
         let model = try ModelZoo.make(spec.model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
+        if let weights = spec.modelWeights, ckpt == nil { try ModelFiles.load(weights, into: model) }
         let units = FilterUnits(model)
         logClassifier(units)
         let selection = prunedSelection(units)
@@ -207,6 +208,8 @@ public final class Runner {
             let lines = try RunStore.encodeLines(records)
             try AtomicFile.write(Checkpoint(cycle: m, recordsJSON: lines, parameters: model.parameters, buffers: model.buffers).encoded(), to: ckptURL)
             try AtomicFile.write(lines, to: store.recordsURL(schedule: name, seed: seed))
+            try ModelFiles.keepCycle(model: model, record: records[records.count - 1], spec: spec, store: store,
+                                     normalization: splits.normalization)
             cyclesFinished += 1
             if let limit = stopAfterCycles, cyclesFinished >= limit {
                 throw RunError.interrupted("stopped after \(cyclesFinished) cycles")

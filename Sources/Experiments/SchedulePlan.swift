@@ -21,6 +21,8 @@ public struct SchedulePlan {
     private let retrain: (any LearningRateSchedule)?
     /// Shared dense schedule for cycle 0, when the spec names one.
     private let dense: (any PeakScalable)?
+    /// 0 when cycle 0 only evaluates given weights (`dense_iterations: 0`): no schedule runs then.
+    private let denseBudget: Int
 
     init(_ s: ScheduleSpec, spec: ExperimentSpec) throws {
         try self.init(s, rate: spec.pruning.rate, budget: spec.training.iterationsPerCycle,
@@ -31,6 +33,7 @@ public struct SchedulePlan {
     public init(_ s: ScheduleSpec, rate: Double, budget: Int, denseSchedule: ScheduleSpec? = nil, denseBudget: Int? = nil) throws {
         self.spec = s
         let denseBudget = denseBudget ?? budget
+        self.denseBudget = denseBudget
         dense = try denseSchedule.map { try Self.shape($0, budget: denseBudget) }
         switch s.kind {
         case "finetune", "lr-rewind":
@@ -150,7 +153,7 @@ public struct SchedulePlan {
         try retrain?.validate()
         if let shape { try shape.validate() }
         try policy.validate(cycles: cycles)
-        for m in 0...cycles {
+        for m in 0...cycles where m > 0 || denseBudget > 0 {
             for p in try candidates(cycle: m) {
                 do { try schedule(cycle: m, peak: p).validate() } catch let e as ScheduleError where m == 0 && dense == nil {
                     throw SchedulePlanError("cycle 0 runs training.dense_iterations, so the shape is stretched to that budget: \(e); "

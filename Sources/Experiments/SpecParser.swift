@@ -20,13 +20,16 @@ public enum SpecParser {
         }
         if let d = root.child("data") { spec.data = try data(d.mapping()) }
         if let m = root.child("model") {
-            spec.model = try m.string()
+            try readModel(m, into: &spec)
             guard ModelZoo.names.contains(spec.model) else {
                 throw m.error("unknown model '\(spec.model)' (known: \(ModelZoo.names.joined(separator: ", ")))")
             }
         }
         if let o = root.child("optimizer") { spec.optimizer = try optimizer(o.mapping()) }
         if let t = root.child("training") { spec.training = try training(t.mapping()) }
+        if spec.training.denseIterations == 0, spec.modelWeights == nil {
+            throw root.child("training")!.child("dense_iterations")!.error("0 (evaluate cycle 0 without training) needs model: {weights: FILE}")
+        }
         if let m = root.child("method") {
             spec.method = try m.string()
             guard ["iterative", "tv-pgd"].contains(spec.method) else { throw m.error("unknown method '\(spec.method)' (known: iterative, tv-pgd)") }
@@ -42,6 +45,7 @@ public enum SpecParser {
             }
         }
         if let d = root.child("diagnostics") { spec.diagnostics = try d.bool() }
+        if let o = root.child("output") { spec.output = try output(o.mapping()) }
         if spec.method == "tv-pgd" {
             spec.tvpgd = try tvpgd(try root.required("tvpgd").mapping())
             if let p = root.child("pruning") {
@@ -133,7 +137,11 @@ public enum SpecParser {
         }
         t.batchSize = try positive("batch_size") ?? t.batchSize
         t.iterationsPerCycle = try positive("iterations_per_cycle") ?? t.iterationsPerCycle
-        t.denseIterations = try positive("dense_iterations")
+        // 0 (only with given weights, checked by the caller) evaluates cycle 0 without training.
+        if let v = n.child("dense_iterations") {
+            t.denseIterations = try v.int()
+            guard t.denseIterations! >= 0 else { throw v.error("must be non-negative") }
+        }
         t.evalEvery = try positive("eval_every") ?? t.evalEvery
         if let s = n.child("dense_schedule") {
             t.denseSchedule = try schedule(s.mapping(), named: false)

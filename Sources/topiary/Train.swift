@@ -39,6 +39,12 @@ struct Train: ParsableCommand {
     var augment = false
     @Flag(help: "End with one JSON object on the last line of stdout.")
     var json = false
+    @Option(name: .customLong("init"), help: "Start from the weights of this safetensors file instead of a seeded initialisation.")
+    var initFrom: String?
+    @Flag(help: "With --init: skip tensors the model lacks and keep its own for those the file lacks (listed on stderr).")
+    var allowPartial = false
+    @Option(help: "Write the trained network to this safetensors file (PyTorch state_dict names and metadata).")
+    var save: String?
 
     func run() throws {
         guard epochs > 0 else { throw CLIError("--epochs must be positive, got \(epochs)") }
@@ -53,6 +59,7 @@ struct Train: ParsableCommand {
         let splits = try data.load(seed: seed)
         try MemoryEstimate.requireFit(model: model, splits: splits, batchSize: batchSize)
         let net = try ModelZoo.make(model, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed)
+        if let path = initFrom { try loadInitialWeights(path, into: net, allowPartial: allowPartial) }
         let trainer = Trainer(model: net, optimizer: opt, splits: splits, batchSize: batchSize, seed: seed, augment: augment)
         let perEpoch = trainer.batcher.batchesPerEpoch
         let iterations = epochs * perEpoch
@@ -77,6 +84,7 @@ struct Train: ParsableCommand {
         log(String(format: "test accuracy %.2f%%  (early-stop %.2f%% at iteration %d, best val %.2f%%)  %@",
                    100 * result.finalTestAccuracy, 100 * result.earlyStop.testAtBest,
                    result.earlyStop.iterationAtBest, 100 * result.earlyStop.bestValidation, duration(result.seconds)))
+        if let path = save { try saveTrained(net, to: path, dataset: data.dataset, splits: splits) }
         if json {
             try printJSON([
                 "model": model, "dataset": data.dataset, "epochs": epochs, "iterations": iterations,

@@ -1,0 +1,130 @@
+import Data
+import Foundation
+import Interop
+import NN
+import Tensor
+
+/// Networks as safetensors files: what an export carries besides the tensors, and the
+/// per-cycle files a run keeps under `models/` when the spec asks for them.
+public enum ModelFiles {
+    /// Metadata that lets a network be used elsewhere: the architecture and input it
+    /// expects, including the standardisation it was trained with (apply
+    /// `(x - normalization_mean[c]) / normalization_std[c]` per channel first). Values are
+    /// strings (the format's rule); lists are JSON arrays.
+    public static func metadata(model: Model, dataset: String?, normalization: ChannelStatistics?) -> [String: String] {
+        var m: [String: String] = [
+            "format": "pt",
+            "topiary_version": RunEnvironment.topiaryVersion,
+            "model": model.name,
+            "input_shape": jsonList(model.inputShape.map(String.init)),
+            "classes": String(model.classes),
+        ]
+        if let dataset { m["dataset"] = dataset }
+        if let n = normalization {
+            m["normalization_mean"] = jsonList(n.mean.map { "\($0)" })
+            m["normalization_std"] = jsonList(n.std.map { "\($0)" })
+        }
+        let prunable = model.parameters.filter(\.prunable)
+        let kept = prunable.reduce(0) { $0 + $1.unprunedCount }, total = prunable.reduce(0) { $0 + $1.count }
+        m["prunable_percent_remaining"] = "\(total == 0 ? 100 : 100 * Double(kept) / Double(total))"
+        return m
+    }
+
+    /// A finished cycle's record as metadata.
+    public static func metadata(record r: CycleRecord, spec: ExperimentSpec) -> [String: String] {
+        [
+            "spec_name": spec.name, "spec_hash": spec.hash, "schedule": r.schedule, "seed": String(r.seed),
+            "cycle": String(r.cycle), "lambda": "\(r.percentRemaining)", "measured_lambda": "\(r.measuredPercentRemaining)",
+            "best_val_accuracy": "\(r.bestValAccuracy)", "early_stop_test_accuracy": "\(r.earlyStopTestAccuracy)",
+            "final_test_accuracy": "\(r.finalTestAccuracy)", "peak_lr": "\(r.peakLR)",
+        ]
+    }
+
+    static func jsonList(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
+
+    /// Reads `path` into `model`; problems become one `RunError` naming the file.
+    @discardableResult
+    public static func load(_ path: String, into model: Model, allowPartial: Bool = false) throws -> PyTorchState.ImportReport {
+        do {
+            let file = try SafetensorsFile(contentsOf: path)
+            return try PyTorchState.load(file, into: model, allowPartial: allowPartial)
+        } catch let e as SafetensorsError {
+            throw RunError.io("\(path): \(e)")
+        } catch let e as ImportError {
+            throw RunError.io("\(path): \(e)")
+        }
+    }
+
+    public static func write(_ writer: SafetensorsWriter, to path: String) throws {
+        do { try writer.write(to: path) } catch { throw RunError.io(error.description) }
+    }
+
+    /// The network of one finished cycle of a run directory, with its metadata.
+    ///
+    /// The cycle comes from `models/` when the run kept it (`output: {models: every_cycle}`)
+    /// and otherwise from the checkpoint, which holds the last finished cycle only. The
+    /// dataset is loaded for the input shape and the training split's standardisation.
+    public static func export(runDirectory: String, schedule: String, seed: UInt64, cycle: Int?, masks: Bool,
+                              dataDirectory: String?) throws -> SafetensorsWriter {
+        let store = RunStore(directory: runDirectory)
+        let spec = try store.loadSpec()
+        guard spec.schedules.contains(where: { $0.name == schedule }) else {
+            throw RunError.spec("\(runDirectory) has no schedule '\(schedule)' (known: \(spec.schedules.map(\.name).joined(separator: ", ")))")
+        }
+        guard spec.seeds.contains(seed) else {
+            throw RunError.spec("\(runDirectory) has no seed \(seed) (known: \(spec.seeds.map(String.init).joined(separator: ", ")))")
+        }
+        let ckptURL = store.checkpointURL(schedule: schedule, seed: seed)
+        let ckpt: Checkpoint? = try FileManager.default.contents(atPath: ckptURL.path).map { try Checkpoint.decode($0, file: ckptURL.path) }
+        let last = ckpt?.cycle
+        let wanted = cycle ?? last
+        guard let wanted else { throw RunError.io("run \(schedule) seed \(seed) in \(runDirectory) has no finished cycle yet") }
+        let records = try store.allRecords(spec: spec).filter { $0.schedule == schedule && $0.seed == seed }
+        guard let record = records.first(where: { $0.cycle == wanted }) else {
+            throw RunError.io("run \(schedule) seed \(seed) in \(runDirectory) has not finished cycle \(wanted) (finished: \(records.map { String($0.cycle) }.joined(separator: ", ")))")
+        }
+        let splits = try DataSource.load(dataset: spec.data.dataset, directory: dataDirectory, split: spec.data.split,
+                                         validationFraction: spec.data.validationFraction, seed: seed)
+        let model = try ModelZoo.make(spec.model, inputShape: splits.train.sampleShape, classes: splits.train.classes,
+                                      seed: seed, initialize: false)
+        let kept = cycleModelURL(store, schedule: schedule, seed: seed, cycle: wanted)
+        if FileManager.default.fileExists(atPath: kept.path) {
+            try load(kept.path, into: model)
+        } else if let ckpt, ckpt.cycle == wanted {
+            try ckpt.restore(into: model.parameters, buffers: model.buffers, file: ckptURL.path)
+        } else {
+            throw RunError.io("cycle \(wanted) of run \(schedule) seed \(seed) was not kept (the checkpoint holds cycle \(last.map(String.init) ?? "none")); set output: {models: every_cycle} in the spec to keep every cycle")
+        }
+        var meta = metadata(model: model, dataset: spec.data.dataset, normalization: splits.normalization)
+        meta.merge(metadata(record: record, spec: spec)) { $1 }
+        return PyTorchState.writer(for: model, masks: masks, metadata: meta)
+    }
+
+    /// models/SCHEDULE--seedN--cycleM.safetensors
+    static func cycleModelURL(_ store: RunStore, schedule: String, seed: UInt64, cycle: Int) -> URL {
+        store.directory.appendingPathComponent("models/\(RunStore.runName(schedule: schedule, seed: seed))--cycle\(cycle).safetensors")
+    }
+
+    /// Keeps a finished cycle's network (with masks) when the spec asks for it.
+    static func keepCycle(model: Model, record: CycleRecord, spec: ExperimentSpec, store: RunStore, normalization: ChannelStatistics?) throws {
+        guard let policy = spec.output?.models else { return }
+        if policy == .last, record.cycle != spec.pruning.cycles { return }
+        var meta = metadata(model: model, dataset: spec.data.dataset, normalization: normalization)
+        meta.merge(metadata(record: record, spec: spec)) { $1 }
+        let url = cycleModelURL(store, schedule: record.schedule, seed: record.seed, cycle: record.cycle)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try AtomicFile.write(Data(PyTorchState.writer(for: model, masks: true, metadata: meta).bytes()), to: url)
+    }
+}
+
+/// `output:` in a spec.
+public struct OutputSpec: Codable, Equatable, Sendable {
+    public enum Models: String, Codable, Sendable, CaseIterable {
+        /// Every finished cycle's network under `models/` (any point of the accuracy-vs-λ curve).
+        case everyCycle = "every_cycle"
+        /// Only the final cycle's.
+        case last
+    }
+    public var models: Models?
+    public init(models: Models? = nil) { self.models = models }
+}
