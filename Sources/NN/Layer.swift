@@ -6,11 +6,9 @@ import Tensor
 /// *accumulates* into its parameters' gradients and returns dLoss/dInput.
 /// Returned tensors are owned by the layer and overwritten by its next call.
 public protocol Layer: AnyObject {
-    /// Computes the output for a batch, caching what `backward` needs.
-    /// - Parameters:
-    ///   - input: A batch, its first dimension the batch size.
-    ///   - training: Whether this is a training step (dropout active, BatchNorm updating its running statistics).
-    /// - Returns: The output, owned by the layer and overwritten by its next `forward`.
+    /// The output for a batch (first dimension: the batch size), caching what `backward`
+    /// needs; `training` is true in training steps (dropout active, BatchNorm updating its
+    /// running statistics). The result is owned by the layer and overwritten by its next call.
     func forward(_ input: Tensor, training: Bool) -> Tensor
     /// Given dLoss/dOutput of the last `forward`, adds dLoss/dParameter into each parameter's `grad` and returns dLoss/dInput (owned by the layer).
     func backward(_ gradOutput: Tensor) -> Tensor
