@@ -5,8 +5,10 @@
 # git commit instead (e.g. the last commit that still used -Ounchecked -wmo), to compare
 # with the speed of that day.
 #
-# The builds live in .build-unchecked (or .build-baseline with --baseline) and .build-safe
-# (git-ignored) and are rebuilt incrementally; A_BIN / B_BIN name other binaries instead. Runs alternate A, B, A, B ... for --rounds rounds per benchmark, so drift
+# The builds live in .build-ab-unchecked (or .build-ab-baseline with --baseline) and
+# .build-safe (git-ignored) and are rebuilt incrementally, each always from the same source
+# path: SwiftPM reuses a scratch folder's build plan for another package path and then
+# compiles the first path's files. A_BIN / B_BIN name other binaries instead. Runs alternate A, B, A, B ... for --rounds rounds per benchmark, so drift
 # on a shared machine hits both; the table gives median ms/step of each and the median of
 # the per-round ratios B/A (below 1 = B faster).
 #
@@ -25,8 +27,8 @@ while [ $# -gt 0 ]; do
 done
 
 src=.build-ab-src        # A's sources; git-ignored (.build-*/)
-scratch=.build-unchecked
-if [ -n "$baseline" ]; then src=.build-ab-baseline-src scratch=.build-baseline; fi
+scratch=.build-ab-unchecked
+if [ -n "$baseline" ]; then src=.build-ab-baseline-src scratch=.build-ab-baseline; fi
 if [ "$build" = 1 ]; then
   staging=$(mktemp -d)
   trap 'rm -rf "$staging"' EXIT
