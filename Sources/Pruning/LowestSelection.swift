@@ -96,6 +96,43 @@ enum LowestSelection {
         return removed
     }
 
+    /// Sorts `keys` ascending: a least-significant-digit radix sort, four stable passes of
+    /// 16 bits, linear in the count. Keys are unique, so the order is the same as any
+    /// sort's; against the standard library's comparison sort it saves the log factor and
+    /// the overflow checks that its index arithmetic keeps without -Ounchecked. Digits are
+    /// below 2^16 and counts at most `keys.count`, so wrapping arithmetic is exact.
+    static func sort(_ keys: inout [UInt64]) {
+        let n = keys.count
+        guard n > 1 else { return }
+        var scratch = [UInt64](repeating: 0, count: n)
+        var counts = [Int](repeating: 0, count: 1 << 16)
+        keys.withUnsafeMutableBufferPointer { a in
+            scratch.withUnsafeMutableBufferPointer { b in
+                counts.withUnsafeMutableBufferPointer { c in
+                    var src = a.baseAddress!, dst = b.baseAddress!
+                    for shift: UInt64 in [0, 16, 32, 48] {
+                        c.update(repeating: 0)
+                        for i in 0..<n { c[Int(truncatingIfNeeded: (src[i] >> shift) & 0xFFFF)] &+= 1 }
+                        var start = 0
+                        for d in 0..<c.count {
+                            let size = c[d]
+                            c[d] = start
+                            start &+= size
+                        }
+                        for i in 0..<n {
+                            let k = src[i]
+                            let d = Int(truncatingIfNeeded: (k >> shift) & 0xFFFF)
+                            dst[c[d]] = k
+                            c[d] &+= 1
+                        }
+                        swap(&src, &dst)
+                    }
+                    // Four passes: the sorted keys are back in `a`.
+                }
+            }
+        }
+    }
+
     /// The `k`-th smallest key (0-based); reorders `keys`. Quickselect with a
     /// median-of-three pivot, falling back to a sort of the remaining range if the
     /// partitions keep coming out lopsided, so the worst case stays n log n.

@@ -57,7 +57,7 @@ public enum PruningScores {
             written = k
         }
         if let i = bad { throw PruningError.invalidScore(parameter: p.name, index: i, score: abs(v[i])) }
-        keys.withUnsafeMutableBufferPointer { $0.sort() }
+        LowestSelection.sort(&keys)
         var scores = [Float](repeating: 0, count: n)
         scores.withUnsafeMutableBufferPointer { out in
             keys.withUnsafeBufferPointer { sorted in
