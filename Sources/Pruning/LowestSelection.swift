@@ -101,9 +101,14 @@ enum LowestSelection {
     /// sort's; against the standard library's comparison sort it saves the log factor and
     /// the overflow checks that its index arithmetic keeps without -Ounchecked. Digits are
     /// below 2^16 and counts at most `keys.count`, so wrapping arithmetic is exact.
+    /// Below 2^16 keys the four passes over 2^16 counters cost more than they save
+    /// (ResNet-20's layers measured 14% slower): those go to the comparison sort.
     static func sort(_ keys: inout [UInt64]) {
         let n = keys.count
-        guard n > 1 else { return }
+        guard n >= 1 << 16 else {
+            keys.withUnsafeMutableBufferPointer { $0.sort() }
+            return
+        }
         var scratch = [UInt64](repeating: 0, count: n)
         var counts = [Int](repeating: 0, count: 1 << 16)
         keys.withUnsafeMutableBufferPointer { a in

@@ -4,7 +4,7 @@ import Tensor
 
 /// The radix sort behind LAMP must order exactly as a comparison sort does.
 @Suite struct KeySortTests {
-    @Test(arguments: [0, 1, 2, 3, 1000, 70_000])
+    @Test(arguments: [0, 1, 2, 3, 1000, 65_535, 65_536, 70_000])
     func radixSortMatchesTheStandardSort(count: Int) {
         var rng = RNG(seed: 7, stream: "keys")
         // Scores with many repeats in the high bits (small integers), unique positions below.
