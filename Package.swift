@@ -1,9 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// -Ounchecked drops overflow and bounds checks in the numeric kernels; allowed here
-// because this is the root package (DESIGN.md).
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// No unsafe flags: SwiftPM refuses them in a package used as a versioned dependency, and
+// Topiary is one (CHANGELOG.md). The kernels get the speed -Ounchecked used to give from
+// unsafe buffer pointers and wrapping arithmetic where it is provably safe
+// (Benchmarks/ab-unchecked.sh measures the difference). Release builds already compile each
+// module whole (-wmo is SwiftPM's default there, and not a safe setting to spell out).
+let fast: [SwiftSetting] = []
 
 let package = Package(
     name: "Topiary",
@@ -16,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // `swift package generate-documentation` (the DocC catalogs under Sources/*/*.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),

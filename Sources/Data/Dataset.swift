@@ -4,13 +4,17 @@ import Tensor
 
 /// Labelled samples held in memory: `features` is `count x sampleShape.product`, row-major.
 public struct Dataset: Sendable {
+    /// `count * sampleSize` values, sample after sample.
     public var features: [Float]
+    /// One class index per sample, in `0 ..< classes`.
     public var labels: [Int32]
     /// Shape of one sample, e.g. [1, 28, 28] or [3, 32, 32].
     public let sampleShape: [Int]
+    /// Number of classes.
     public let classes: Int
     public var name: String
 
+    /// A dataset over your own samples; `features.count` must be `labels.count * sampleShape.product`.
     public init(name: String, features: [Float], labels: [Int32], sampleShape: [Int], classes: Int) {
         precondition(features.count == labels.count * sampleShape.reduce(1, *), "features and labels disagree")
         self.name = name
@@ -20,7 +24,9 @@ public struct Dataset: Sendable {
         self.classes = classes
     }
 
+    /// Number of samples.
     public var count: Int { labels.count }
+    /// Values per sample.
     public var sampleSize: Int { sampleShape.reduce(1, *) }
 
     /// The samples at `indices`, in that order.

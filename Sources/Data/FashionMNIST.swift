@@ -4,12 +4,12 @@ public enum DataSplit: String, Sendable, CaseIterable {
 }
 
 /// Reader for the IDX format of MNIST and Fashion-MNIST (big-endian header, then raw bytes).
-public enum IDX {
-    public static let imagesMagic: UInt32 = 2051
-    public static let labelsMagic: UInt32 = 2049
+package enum IDX {
+    package static let imagesMagic: UInt32 = 2051
+    package static let labelsMagic: UInt32 = 2049
 
     /// Images as bytes, `count x rows x cols`, after checking the header against the file size.
-    public static func readImages(_ path: String) throws -> (count: Int, rows: Int, cols: Int, pixels: [UInt8]) {
+    package static func readImages(_ path: String) throws -> (count: Int, rows: Int, cols: Int, pixels: [UInt8]) {
         let bytes = try DataFile.read(path)
         guard bytes.count >= 16 else {
             throw DataError.corrupt(file: path, reason: "\(bytes.count) bytes, shorter than the 16-byte image header")
@@ -32,7 +32,7 @@ public enum IDX {
     }
 
     /// Labels as bytes, after checking the header against the file size.
-    public static func readLabels(_ path: String) throws -> [UInt8] {
+    package static func readLabels(_ path: String) throws -> [UInt8] {
         let bytes = try DataFile.read(path)
         guard bytes.count >= 8 else {
             throw DataError.corrupt(file: path, reason: "\(bytes.count) bytes, shorter than the 8-byte label header")
@@ -101,6 +101,7 @@ public enum FashionMNIST {
     /// Where Debian's `dataset-fashion-mnist` package installs the files.
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
 
+    /// Reads one split from the IDX files (gzipped or not) in `directory`, pixels scaled to [0, 1].
     public static func load(directory: String = defaultDirectory, split: DataSplit) throws -> Dataset {
         try IDX.load(directory: directory, split: split, name: "fashion-mnist", rows: 28, cols: 28)
     }

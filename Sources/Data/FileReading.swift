@@ -9,15 +9,15 @@ import Darwin
 /// Whole-file reading for the dataset readers: distributions ship the same files
 /// both gzipped and plain, so every reader goes through `DataFile.read`, which
 /// decides by the gzip magic rather than by the file name.
-public enum DataFile {
+package enum DataFile {
     /// The file's bytes, gunzipped when they start with the gzip magic (1f 8b).
-    public static func read(_ path: String) throws -> [UInt8] {
+    package static func read(_ path: String) throws -> [UInt8] {
         let raw = try readRaw(path)
         return Gzip.isCompressed(raw) ? try Gzip.decompress(raw, file: path) : raw
     }
 
     /// The file's bytes as stored.
-    public static func readRaw(_ path: String) throws -> [UInt8] {
+    package static func readRaw(_ path: String) throws -> [UInt8] {
         var info = stat()
         if stat(path, &info) != 0 {
             let e = errno
@@ -77,14 +77,14 @@ public enum DataFile {
 }
 
 /// In-memory gzip through zlib.
-public enum Gzip {
-    public static func isCompressed(_ bytes: [UInt8]) -> Bool {
+package enum Gzip {
+    package static func isCompressed(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
 
     /// Inflates a gzip (or zlib) stream, including concatenated gzip members.
     /// `file` only names the source in errors.
-    public static func decompress(_ input: [UInt8], file: String = "<memory>") throws -> [UInt8] {
+    package static func decompress(_ input: [UInt8], file: String = "<memory>") throws -> [UInt8] {
         // zlib keeps a back-pointer to the stream and checks it on every call, so the
         // z_stream needs a stable address, which `&localVar` does not promise.
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
@@ -149,7 +149,7 @@ public enum Gzip {
     }
 
     /// Gzip-compresses `input` (tests write fixtures with it; also handy for caches).
-    public static func compress(_ input: [UInt8], level: Int32 = 6) throws -> [UInt8] {
+    package static func compress(_ input: [UInt8], level: Int32 = 6) throws -> [UInt8] {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         defer { stream.deallocate() }

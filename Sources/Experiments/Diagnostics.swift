@@ -33,6 +33,9 @@ public enum Diagnostics {
     /// Measures on the next `batches` batches of `batcher` (which advances).
     ///
     /// - Parameters:
+    ///   - model: the network; its values are untouched and its gradients left zeroed.
+    ///   - batcher: where the batches come from.
+    ///   - batches: how many batches the statistics pool (at least 1).
     ///   - learningRate: the LR at the end of the cycle; weight updates are `learningRate * g`.
     ///   - tailThresholds: `|g|` thresholds for the tail mass. nil takes this measurement's
     ///     own 95th and 99th percentile `|g|` over the unpruned weights — pass nil on the

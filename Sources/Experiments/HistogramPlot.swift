@@ -6,8 +6,8 @@ import Foundation
 ///
 /// Histograms from different cycles have different edges (Sturges bins over each cycle's
 /// own range), so the y axis is density (fraction per unit of x), which stays comparable.
-public enum HistogramPlot {
-    public static func svg(_ series: [(label: String, histogram: Histogram)], title: String = "",
+package enum HistogramPlot {
+    package static func svg(_ series: [(label: String, histogram: Histogram)], title: String = "",
                            xLabel: String = "", yLabel: String = "density", logY: Bool = false,
                            width: Int = 640, height: Int = 420) -> String {
         let left = 78.0, right = 150.0, top = 36.0, bottom = 56.0
@@ -92,17 +92,17 @@ public enum HistogramPlot {
     }
 
     /// "λ = 100", "λ = 51.2", "λ = 8.59": three significant digits, as the papers print lambda.
-    public static func lambdaLabel(_ percentRemaining: Double) -> String { "λ = " + number(percentRemaining) }
+    package static func lambdaLabel(_ percentRemaining: Double) -> String { "λ = " + number(percentRemaining) }
 
     /// Figure 1(a): mean weight gradients over the unpruned weights, one line per cycle.
-    public static func gradientFigure(_ cycles: [CycleDiagnostics], logY: Bool = true) -> String {
+    package static func gradientFigure(_ cycles: [CycleDiagnostics], logY: Bool = true) -> String {
         svg(cycles.map { (lambdaLabel($0.percentRemaining), $0.gradientsUnpruned.histogram) },
             title: "Weight gradients (unpruned weights)", xLabel: "gradient", logY: logY)
     }
 
     /// Figure 1(b): post-activation outputs of hidden layer `layer` (0 = first), one line per cycle.
     /// Log scale, because ReLU's spike at 0 would flatten everything else.
-    public static func activationFigure(_ cycles: [CycleDiagnostics], layer: Int = 0, logY: Bool = true) -> String {
+    package static func activationFigure(_ cycles: [CycleDiagnostics], layer: Int = 0, logY: Bool = true) -> String {
         let series = cycles.compactMap { c -> (label: String, histogram: Histogram)? in
             layer < c.activations.count ? (lambdaLabel(c.percentRemaining), c.activations[layer].distribution.histogram) : nil
         }

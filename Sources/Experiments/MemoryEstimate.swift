@@ -13,13 +13,13 @@ import Tensor
 /// gradients, up to two optimizer moments) + fixed buffers + per sample × the larger of the
 /// training and evaluation batch + two copies of the input batch (batcher, augmentation).
 /// Work that lives outside layers (library scratch space) is not counted: it is an estimate.
-public struct MemoryEstimate: Sendable, Equatable {
-    public let parameterBytes: Double
-    public let fixedBytes: Double
-    public let bytesPerSample: Double
-    public let inputBytesPerSample: Double
+package struct MemoryEstimate: Sendable, Equatable {
+    package let parameterBytes: Double
+    package let fixedBytes: Double
+    package let bytesPerSample: Double
+    package let inputBytesPerSample: Double
 
-    public static func measure(model name: String, inputShape: [Int], classes: Int) throws -> MemoryEstimate {
+    package static func measure(model name: String, inputShape: [Int], classes: Int) throws -> MemoryEstimate {
         let model = try ModelZoo.make(name, inputShape: inputShape, classes: classes, seed: 0)
         let grad = Tensor(shape: [0])
         func held(batch: Int) -> Double {
@@ -39,7 +39,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     }
 
     /// Bytes for training at `batchSize` and evaluating at `evalBatchSize`.
-    public func bytes(batchSize: Int, evalBatchSize: Int = 0) -> Double {
+    package func bytes(batchSize: Int, evalBatchSize: Int = 0) -> Double {
         let samples = Double(max(batchSize, evalBatchSize))
         return parameterBytes * 4 + fixedBytes + samples * (bytesPerSample + 2 * inputBytesPerSample)
     }
@@ -70,7 +70,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     }
 
     /// Memory this process may still use: MemAvailable, capped by a cgroup (v2) limit.
-    public static var availableBytes: Double? {
+    package static var availableBytes: Double? {
         func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
         var available: Double?
         if let info = read("/proc/meminfo"),
@@ -87,7 +87,7 @@ public struct MemoryEstimate: Sendable, Equatable {
 
     /// Throws one line naming the estimate and the memory available when training `name` at
     /// `batchSize` cannot fit.
-    public static func check(model name: String, inputShape: [Int], classes: Int, batchSize: Int,
+    package static func check(model name: String, inputShape: [Int], classes: Int, batchSize: Int,
                              evalBatchSize: Int = 0) throws {
         guard let available = availableBytes else { return }
         let estimate = try measure(model: name, inputShape: inputShape, classes: classes)
@@ -105,7 +105,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// The checks every command that trains makes once its data is loaded: the batch must not
     /// be larger than the training set (an error, not a silent cap: the budget in iterations
     /// would no longer mean what the spec says), and it must fit in memory.
-    public static func requireFit(model name: String, splits: Splits, batchSize: Int, evalBatchSize: Int = 1000) throws {
+    package static func requireFit(model name: String, splits: Splits, batchSize: Int, evalBatchSize: Int = 1000) throws {
         let n = splits.train.count
         guard batchSize <= n else {
             throw RunError.spec("batch size \(batchSize) is larger than the training set (\(n) samples)")

@@ -3,19 +3,19 @@
 ///
 /// The runner uses `absolute` on the dense network's gradients at cycle 0 to fix the
 /// tail thresholds (95th and 99th percentile `|g|`) that later cycles are measured against.
-public enum Percentile {
+package enum Percentile {
     /// The `q`-th percentile (`q` in 0...100) of the finite values; nil when there are none.
-    public static func value(_ values: [Float], _ q: Double) -> Double? {
+    package static func value(_ values: [Float], _ q: Double) -> Double? {
         values.withUnsafeBufferPointer { of($0, [q], absolute: false).first ?? nil }
     }
 
     /// The `q`-th percentile of `|x|` over the finite values; nil when there are none.
-    public static func absolute(_ values: [Float], _ q: Double) -> Double? {
+    package static func absolute(_ values: [Float], _ q: Double) -> Double? {
         values.withUnsafeBufferPointer { of($0, [q], absolute: true).first ?? nil }
     }
 
     /// Several percentiles with one sort.
-    public static func of(_ values: UnsafeBufferPointer<Float>, _ qs: [Double], absolute: Bool) -> [Double?] {
+    package static func of(_ values: UnsafeBufferPointer<Float>, _ qs: [Double], absolute: Bool) -> [Double?] {
         precondition(qs.allSatisfy { $0 >= 0 && $0 <= 100 }, "percentiles must lie in 0...100, got \(qs)")
         var sorted: [Float] = []
         sorted.reserveCapacity(values.count)

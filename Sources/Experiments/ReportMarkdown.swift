@@ -4,8 +4,8 @@ import Schedules
 /// `report.md`: the papers' Table 2 layout (rows = schedules, columns = lambda), the
 /// peak LR actually used per cycle, and the oracle's well-tuned peaks and feasible
 /// intervals next to the S-Cyc peaks. Rendered only from records and the spec.
-public enum ReportMarkdown {
-    public static func render(records: [CycleRecord], spec: ExperimentSpec) -> String {
+package enum ReportMarkdown {
+    package static func render(records: [CycleRecord], spec: ExperimentSpec) -> String {
         let records = ReportTable.latest(records)
         let table = ReportTable(records: records, spec: spec)
         let peaks = ReportTable.aggregate(records, spec: spec) { $0.peakLR }

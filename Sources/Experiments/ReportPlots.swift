@@ -1,10 +1,10 @@
 import Foundation
 
 /// The report's two figures, built from records through `SVGPlot`.
-public enum ReportPlots {
+package enum ReportPlots {
     /// Early-stop test accuracy (%) against lambda on a reversed log axis, as in the
     /// papers: the dense network on the left, sparsity growing to the right; band = ± std.
-    public static func accuracy(records: [CycleRecord], spec: ExperimentSpec) -> SVGPlot {
+    package static func accuracy(records: [CycleRecord], spec: ExperimentSpec) -> SVGPlot {
         let rows = ReportTable(records: records, spec: spec).rows
         return SVGPlot(
             title: "\(spec.name): early-stop test accuracy",
@@ -17,7 +17,7 @@ public enum ReportPlots {
 
     /// Mean peak LR of each cycle against the cycle m; a log y axis once the peaks span
     /// more than a decade (an oracle grid does), where a linear one would flatten the rest.
-    public static func peakLR(records: [CycleRecord], spec: ExperimentSpec) -> SVGPlot {
+    package static func peakLR(records: [CycleRecord], spec: ExperimentSpec) -> SVGPlot {
         let rows = ReportTable.aggregate(ReportTable.latest(records), spec: spec) { $0.peakLR }
         let positive = rows.map(\.mean).filter { $0 > 0 && $0.isFinite }
         let wide = (positive.max() ?? 1) / (positive.min() ?? 1) > 10

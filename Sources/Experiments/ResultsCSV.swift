@@ -3,15 +3,15 @@ import Foundation
 /// `results.csv`: every record as one row (RFC 4180: CRLF line ends, fields holding a
 /// comma, quote or line break are quoted with quotes doubled). Accuracies stay fractions
 /// 0...1 and numbers keep full precision, so the file is input for further analysis.
-public enum ResultsCSV {
-    public static let header = [
+package enum ResultsCSV {
+    package static let header = [
         "schedule", "seed", "cycle", "lambda", "measured_lambda", "pruned_layers_lambda", "peak_lr",
         "best_val_accuracy", "early_stop_test_accuracy", "final_test_accuracy",
         "train_loss", "iterations", "seconds",
         "oracle_best_peak", "oracle_feasible_low", "oracle_feasible_high", "oracle_candidates", "layers",
     ]
 
-    public static func render(records: [CycleRecord]) -> String {
+    package static func render(records: [CycleRecord]) -> String {
         var out = line(header)
         for r in records {
             let o = r.oracle
@@ -33,7 +33,7 @@ public enum ResultsCSV {
     static func line(_ fields: [String]) -> String { fields.map(field).joined(separator: ",") + "\r\n" }
 
     /// One RFC 4180 field.
-    public static func field(_ s: String) -> String {
+    package static func field(_ s: String) -> String {
         // Scalars, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
         guard s.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""

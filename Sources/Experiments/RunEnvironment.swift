@@ -18,7 +18,8 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
         case topiary, cpu, vectorExtension = "vector_extension", openblas, onednn
     }
 
-    /// Topiary's own version (semantic versioning; see CHANGELOG.md when one exists).
+    /// Topiary's own version, semantic versioning as CHANGELOG.md's tag plan says: the next
+    /// release with `-dev` until the commit that is tagged, which drops the suffix.
     public static let topiaryVersion = "0.1.0-dev"
 
     /// This machine, read once.

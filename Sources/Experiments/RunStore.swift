@@ -9,6 +9,7 @@ import Foundation
 public struct RunStore {
     public let directory: URL
 
+    /// The run directory at `directory` (created when a run first writes).
     public init(directory: String) { self.directory = URL(fileURLWithPath: directory) }
 
     /// runs/NAME-HASH for `spec` under `root`.

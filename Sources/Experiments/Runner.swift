@@ -41,6 +41,7 @@ public final class Runner {
     private var iterationsTotal = 0
     private var started = Date()
 
+    /// A runner for `spec` storing into the run directory `directory`; `run(resume:)` does the work.
     public init(spec: ExperimentSpec, directory: String) {
         self.spec = spec
         store = RunStore(directory: directory)

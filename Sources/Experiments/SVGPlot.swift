@@ -4,21 +4,21 @@ import Foundation
 /// optional ± error drawn as a band or as bars, linear or log axes (either may be reversed),
 /// nice ticks, grid, axis labels and a legend beside the plot area so it never hides data.
 /// Meant to be reused for further plots (LR traces, histograms as step lines).
-public struct SVGPlot: Sendable {
-    public enum Scale: Sendable { case linear, log }
-    public enum ErrorStyle: Sendable { case band, bars }
+package struct SVGPlot: Sendable {
+    package enum Scale: Sendable { case linear, log }
+    package enum ErrorStyle: Sendable { case band, bars }
 
-    public struct Axis: Sendable {
-        public var label: String
-        public var scale: Scale
+    package struct Axis: Sendable {
+        package var label: String
+        package var scale: Scale
         /// Reversed: values decrease to the right (x) or downwards (y).
-        public var reversed: Bool
+        package var reversed: Bool
         /// Ticks at whole numbers only (cycles, epochs).
-        public var integerTicks: Bool
+        package var integerTicks: Bool
         /// Explicit tick positions; chosen automatically when nil.
-        public var ticks: [Double]?
+        package var ticks: [Double]?
 
-        public init(label: String, scale: Scale = .linear, reversed: Bool = false,
+        package init(label: String, scale: Scale = .linear, reversed: Bool = false,
                     integerTicks: Bool = false, ticks: [Double]? = nil) {
             self.label = label
             self.scale = scale
@@ -28,24 +28,24 @@ public struct SVGPlot: Sendable {
         }
     }
 
-    public struct Point: Equatable, Sendable {
-        public var x: Double
-        public var y: Double
+    package struct Point: Equatable, Sendable {
+        package var x: Double
+        package var y: Double
         /// Half-width of the error band or bar (e.g. one standard deviation).
-        public var error: Double?
-        public init(x: Double, y: Double, error: Double? = nil) {
+        package var error: Double?
+        package init(x: Double, y: Double, error: Double? = nil) {
             self.x = x
             self.y = y
             self.error = error
         }
     }
 
-    public struct Series: Sendable {
-        public var name: String
-        public var points: [Point]
+    package struct Series: Sendable {
+        package var name: String
+        package var points: [Point]
         /// Any SVG colour; the palette colour of the series' index when nil.
-        public var color: String?
-        public init(name: String, points: [Point], color: String? = nil) {
+        package var color: String?
+        package init(name: String, points: [Point], color: String? = nil) {
             self.name = name
             self.points = points
             self.color = color
@@ -54,17 +54,17 @@ public struct SVGPlot: Sendable {
 
     /// Okabe–Ito colours, distinguishable with the common colour-vision deficiencies
     /// (its yellow is left out: unreadable on white). Past the palette, dashes tell series apart.
-    public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+    package static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
-    public var title: String
-    public var x: Axis
-    public var y: Axis
-    public var series: [Series]
-    public var errorStyle: ErrorStyle
-    public var width: Double
-    public var height: Double
+    package var title: String
+    package var x: Axis
+    package var y: Axis
+    package var series: [Series]
+    package var errorStyle: ErrorStyle
+    package var width: Double
+    package var height: Double
 
-    public init(title: String, x: Axis, y: Axis, series: [Series] = [], errorStyle: ErrorStyle = .band,
+    package init(title: String, x: Axis, y: Axis, series: [Series] = [], errorStyle: ErrorStyle = .band,
                 width: Double = 760, height: Double = 460) {
         self.title = title
         self.x = x
@@ -83,7 +83,7 @@ public struct SVGPlot: Sendable {
     var bottom: Double { height - 56 }
 
     /// The SVG document.
-    public func render() -> String {
+    package func render() -> String {
         let drawn = series.map { s in s.points.filter { usable($0) } }
         let xs = drawn.flatMap { $0.map(\.x) }
         let ys = drawn.flatMap { pts in pts.flatMap { p in [p.y - (p.error ?? 0), p.y + (p.error ?? 0)] } }
@@ -213,7 +213,7 @@ public struct SVGPlot: Sendable {
     }
 
     /// About `count` ticks at multiples of 1, 2, 2.5 or 5 × 10^k (whole-number steps when `integer`).
-    public static func linearTicks(lo: Double, hi: Double, count: Int = 6, integer: Bool = false) -> [Double] {
+    package static func linearTicks(lo: Double, hi: Double, count: Int = 6, integer: Bool = false) -> [Double] {
         guard lo.isFinite, hi.isFinite, hi > lo else { return lo.isFinite ? [lo] : [] }
         let raw = (hi - lo) / Double(max(1, count - 1))
         let mag = pow(10, (log10(raw)).rounded(.down))
@@ -233,7 +233,7 @@ public struct SVGPlot: Sendable {
     /// Ticks of a log axis: 1, 2, 5 × 10^k when that gives at most `maxCount`, else whole
     /// decades (every other one, ... for very wide ranges); within one decade 1 … 9 × 10^k,
     /// and failing that, linear ticks, so a narrow range still gets labels.
-    public static func logTicks(lo: Double, hi: Double, maxCount: Int = 10) -> [Double] {
+    package static func logTicks(lo: Double, hi: Double, maxCount: Int = 10) -> [Double] {
         guard lo > 0, hi > lo, lo.isFinite, hi.isFinite else { return [] }
         let dLo = Int(log10(lo).rounded(.down)), dHi = Int(log10(hi).rounded(.up))
         func ticks(_ mantissas: [Double], every: Int = 1) -> [Double] {
@@ -278,7 +278,7 @@ public struct SVGPlot: Sendable {
 
     /// Text for an SVG element or attribute: the five XML specials become entities, and
     /// characters XML 1.0 forbids (control codes) are dropped so the file always parses.
-    public static func escape(_ s: String) -> String {
+    package static func escape(_ s: String) -> String {
         var out = ""
         for u in s.unicodeScalars {
             switch u {

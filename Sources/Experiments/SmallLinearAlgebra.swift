@@ -2,10 +2,10 @@
 ///
 /// The sparse-regression study solves thousands of 5 x 5 systems; BLAS/LAPACK call overhead
 /// would dominate and Float would blur the near-ties that decide which weight is smallest.
-public enum SmallLinearAlgebra {
+package enum SmallLinearAlgebra {
     /// Solves `A x = b` for square `A` (`n x n`, row-major) by Gaussian elimination with
     /// partial pivoting. Returns nil when a pivot is (numerically) zero.
-    public static func solve(_ a: [Double], _ b: [Double], n: Int) -> [Double]? {
+    package static func solve(_ a: [Double], _ b: [Double], n: Int) -> [Double]? {
         precondition(a.count == n * n && b.count == n, "solve: shape mismatch")
         var m = a
         var x = b
@@ -37,7 +37,7 @@ public enum SmallLinearAlgebra {
     }
 
     /// `X X^T` for `X` of shape `d x n` (row-major): the d x d Gram matrix of the features.
-    public static func gram(_ x: [Double], d: Int, n: Int) -> [Double] {
+    package static func gram(_ x: [Double], d: Int, n: Int) -> [Double] {
         var g = [Double](repeating: 0, count: d * d)
         for i in 0 ..< d {
             for j in i ..< d {
@@ -51,7 +51,7 @@ public enum SmallLinearAlgebra {
     }
 
     /// `X v` for `X` of shape `d x n` and `v` of length n.
-    public static func times(_ x: [Double], _ v: [Double], d: Int, n: Int) -> [Double] {
+    package static func times(_ x: [Double], _ v: [Double], d: Int, n: Int) -> [Double] {
         (0 ..< d).map { i in
             var s = 0.0
             for k in 0 ..< n { s += x[i * n + k] * v[k] }
@@ -61,7 +61,7 @@ public enum SmallLinearAlgebra {
 
     /// Ridge regression for `y ≈ w^T X`: `w = (X X^T + l I)^(-1) X y`. With `l > 0` the system
     /// is positive definite, so it has a solution even when `n < d`.
-    public static func ridge(x: [Double], y: [Double], d: Int, n: Int, lambda: Double) -> [Double]? {
+    package static func ridge(x: [Double], y: [Double], d: Int, n: Int, lambda: Double) -> [Double]? {
         var g = gram(x, d: d, n: n)
         for i in 0 ..< d { g[i * d + i] += lambda }
         return solve(g, times(x, y, d: d, n: n), n: d)
@@ -70,7 +70,7 @@ public enum SmallLinearAlgebra {
     /// Largest eigenvalue of a symmetric positive semi-definite `d x d` matrix by power
     /// iteration. The Rayleigh quotient converges from below; used only to size a stable
     /// gradient step, where a few digits suffice.
-    public static func largestEigenvalue(_ g: [Double], d: Int, iterations: Int = 100) -> Double {
+    package static func largestEigenvalue(_ g: [Double], d: Int, iterations: Int = 100) -> Double {
         // All-ones start plus a small ramp so it is not orthogonal to the top eigenvector
         // for structured inputs.
         var v = (0 ..< d).map { 1 + Double($0) * 1e-3 }

@@ -5,6 +5,7 @@ import Schedules
 /// Reads an experiment YAML strictly: unknown keys, wrong types and impossible values
 /// are rejected before any training, each naming the key and line (issue: bad input).
 public enum SpecParser {
+    /// Reads and validates the YAML spec at `path`; errors name the file and key at fault.
     public static func load(path: String) throws -> ExperimentSpec {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SpecError(file: path, line: nil, key: "", message: "cannot read the file")
@@ -12,6 +13,7 @@ public enum SpecParser {
         return try parse(String(decoding: data, as: UTF8.self), file: path)
     }
 
+    /// Parses and validates a YAML spec; `file` names it in errors.
     public static func parse(_ text: String, file: String = "<spec>") throws -> ExperimentSpec {
         let root = try SpecNode.parse(text, file: file)
         var spec = ExperimentSpec(name: try root.required("name").string())

@@ -35,7 +35,9 @@ public struct TrainingProgress: Sendable {
 /// per-iteration learning rate, and validation / test evaluation every `evalEvery`
 /// iterations (and at the end) feeding the early-stop accuracy.
 public final class Trainer {
+    /// The model trained in place.
     public let model: Model
+    /// The optimizer; its state persists across `train` calls of this trainer.
     public let optimizer: any Optimizer
     public let splits: Splits
     public let batcher: Batcher

@@ -8,20 +8,20 @@ import Pruning
 /// a Pruning `WeightSnapshot`), train one epoch (`trainer.batcher.batchesPerEpoch` steps),
 /// then call `ewg(before:after:)`. The current masks decide which weights count, and only
 /// the selected prunable weights do (biases and norm parameters are not "weights" here).
-public enum WeightDistance {
+package enum WeightDistance {
     /// One EWG per parameter.
-    public struct ParameterDistance: Sendable, Codable, Equatable {
-        public var name: String
-        public var unpruned: Int
-        public var ewg: Double
+    package struct ParameterDistance: Sendable, Codable, Equatable {
+        package var name: String
+        package var unpruned: Int
+        package var ewg: Double
     }
 
     /// Copies of every parameter's values, in order.
-    public static func values(_ parameters: [Parameter]) -> [[Float]] { parameters.map(\.value.array) }
+    package static func values(_ parameters: [Parameter]) -> [[Float]] { parameters.map(\.value.array) }
 
     /// EWG against `before`, aligned with `after` by position (as `values(_:)` returns it).
     /// 0 when no weight is unpruned.
-    public static func ewg(before: [[Float]], after: [Parameter], selection: PrunableSelection = .all) -> Double {
+    package static func ewg(before: [[Float]], after: [Parameter], selection: PrunableSelection = .all) -> Double {
         precondition(before.count == after.count, "snapshot of \(before.count) parameters for \(after.count)")
         return pooled(zip(after, before).filter { selection.includes($0.0) }.map { p, v in
             precondition(v.count == p.count, "snapshot of \(v.count) values for \(p.name) with \(p.count)")
@@ -30,12 +30,12 @@ public enum WeightDistance {
     }
 
     /// EWG against a `WeightSnapshot`, matched by parameter name.
-    public static func ewg(before: WeightSnapshot, after: [Parameter], selection: PrunableSelection = .all) throws -> Double {
+    package static func ewg(before: WeightSnapshot, after: [Parameter], selection: PrunableSelection = .all) throws -> Double {
         pooled(try ewgByLayer(before: before, after: after, selection: selection))
     }
 
     /// EWG of each selected parameter separately (SILO's Theorem 2 concerns the last layer).
-    public static func ewgByLayer(before: WeightSnapshot, after: [Parameter],
+    package static func ewgByLayer(before: WeightSnapshot, after: [Parameter],
                                   selection: PrunableSelection = .all) throws -> [ParameterDistance] {
         try selection.select(after).map { p in
             guard let e = before[p.name] else { throw PruningError.snapshotMissing(parameter: p.name) }

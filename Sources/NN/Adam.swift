@@ -13,9 +13,11 @@ import Darwin
 ///
 /// State per parameter: `[m, v]`, plus the step count `t` (see `stepCount(of:)`).
 public final class Adam: Optimizer {
+    /// The hyperparameters, as in PyTorch.
     public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     private let store = StateStore(perParameter: 2)
 
+    /// An optimizer with no state yet; moments are created on a parameter's first step.
     public init(beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) {
         self.beta1 = beta1
         self.beta2 = beta2
@@ -23,11 +25,14 @@ public final class Adam: Optimizer {
         self.weightDecay = weightDecay
     }
 
+    /// The first and second moments of `p` (empty before its first step).
     public func state(of p: Parameter) -> [Tensor] { store.existing(for: p) }
+    /// Forgets all moments and step counts.
     public func reset() { store.reset() }
     /// Steps taken on `p` since creation or `reset` (bias correction uses it).
     public func stepCount(of p: Parameter) -> Int { store.stepCount(of: p) }
 
+    /// One Adam update of `parameters` with learning rate `lr`, honouring their masks.
     public func step(_ parameters: [Parameter], lr: Float) {
         let b1 = beta1, b2 = beta2, c1 = 1 - beta1, c2 = 1 - beta2, wd = weightDecay, eps = eps
         for p in parameters {

@@ -6,7 +6,11 @@ import Tensor
 /// *accumulates* into its parameters' gradients and returns dLoss/dInput.
 /// Returned tensors are owned by the layer and overwritten by its next call.
 public protocol Layer: AnyObject {
+    /// The output for a batch (first dimension: the batch size), caching what `backward`
+    /// needs; `training` is true in training steps (dropout active, BatchNorm updating its
+    /// running statistics). The result is owned by the layer and overwritten by its next call.
     func forward(_ input: Tensor, training: Bool) -> Tensor
+    /// Given dLoss/dOutput of the last `forward`, adds dLoss/dParameter into each parameter's `grad` and returns dLoss/dInput (owned by the layer).
     func backward(_ gradOutput: Tensor) -> Tensor
     /// The layer's own parameters and its children's, in a stable order.
     var parameters: [Parameter] { get }
@@ -20,8 +24,11 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
+    /// No parameters: the default for layers without weights.
     public var parameters: [Parameter] { [] }
+    /// No buffers: the default for layers without non-trained state.
     public var buffers: [Tensor] { [] }
+    /// No children: the default for leaf layers.
     public var sublayers: [any Layer] { [] }
 
     /// The leaf layers in forward order, composites unrolled (itself when a leaf), so code

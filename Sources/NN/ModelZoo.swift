@@ -2,6 +2,7 @@ import Tensor
 
 /// The named architectures the CLI and experiment specs refer to.
 public enum ModelZoo {
+    /// The names `make` accepts.
     public static let names = ["mlp", "lenet300", "lenet5", "convnet", "vgg11", "vgg16", "vgg19",
                                "resnet20", "resnet56", "resnet110", "densenet40", "mobilenetv2", "vit-tiny"]
 

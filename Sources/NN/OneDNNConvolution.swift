@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The oneDNN CPU engine and the threading knob, shared by every convolution.
-public enum OneDNN {
+package enum OneDNN {
     /// Nil when the library cannot make a CPU engine; convolutions then stay on im2col.
     nonisolated(unsafe) static let engine: dnnl_engine_t? = {
         var e: dnnl_engine_t?
@@ -24,7 +24,7 @@ public enum OneDNN {
     }
 
     /// "oneDNN MAJOR.MINOR.PATCH (CPU runtime)", recorded with results: its kernels differ per CPU.
-    public static var version: String {
+    package static var version: String {
         guard let v = dnnl_version()?.pointee else { return "oneDNN (unknown version)" }
         return "oneDNN \(v.major).\(v.minor).\(v.patch)"
     }

@@ -5,6 +5,7 @@ import Tensor
 /// Mask invariant (SPEC §1): for an entry whose mask is 0, the value stays 0 and
 /// every state slot (momentum, moments) is 0 after each step, whatever the gradient.
 public protocol Optimizer: AnyObject {
+    /// Updates `parameters` from their gradients with learning rate `lr`. Masked entries, and their optimizer state, are set to exactly zero.
     func step(_ parameters: [Parameter], lr: Float)
     /// The state tensors of `parameter` (e.g. momentum buffer), for checkpoints and tests.
     func state(of parameter: Parameter) -> [Tensor]
@@ -52,18 +53,23 @@ final class StateStore {
 /// matching PyTorch's `torch.optim.SGD`:
 /// g = grad + wd * w; buf = mu * buf + g; step = nesterov ? g + mu * buf : buf; w -= lr * step.
 public final class SGD: Optimizer {
+    /// The hyperparameters, as in PyTorch.
     public let momentum: Float, weightDecay: Float, nesterov: Bool
     private let store = StateStore(perParameter: 1)
 
+    /// An optimizer with no state yet: momentum buffers are created on a parameter's first step.
     public init(momentum: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
         self.momentum = momentum
         self.weightDecay = weightDecay
         self.nesterov = nesterov
     }
 
+    /// The momentum buffer of `p` (empty before its first step or without momentum).
     public func state(of p: Parameter) -> [Tensor] { store.existing(for: p) }
+    /// Forgets all momentum.
     public func reset() { store.reset() }
 
+    /// One SGD update of `parameters` with learning rate `lr`, honouring their masks.
     public func step(_ parameters: [Parameter], lr: Float) {
         let wd = weightDecay, mu = momentum
         for p in parameters {

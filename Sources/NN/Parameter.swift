@@ -8,15 +8,20 @@ import Tensor
 /// values, and every optimizer multiplies its update and its state by the mask, so a
 /// pruned weight stays exactly zero and carries no momentum that could revive it.
 public final class Parameter: @unchecked Sendable {
+    /// A name unique within its model, e.g. "fc1.weight"; records, checkpoints and selections refer to it.
     public let name: String
+    /// The trained values.
     public let value: Tensor
+    /// dLoss/dValue, accumulated by `backward` until zeroed.
     public let grad: Tensor
+    /// 1 = keep, 0 = pruned, the shape of `value`; `nil` while never pruned.
     public private(set) var mask: Tensor?
     /// Whether pruning criteria may remove entries (weights of Linear / Conv layers).
     public var prunable: Bool
     /// Kind of layer that owns it, e.g. "linear" or "conv" (for configurable prunable sets).
     public let kind: String
 
+    /// A zero-filled parameter (the owning layer initialises `value`), without a mask.
     public init(name: String, shape: [Int], prunable: Bool, kind: String) {
         self.name = name
         value = Tensor(shape: shape)
@@ -25,6 +30,7 @@ public final class Parameter: @unchecked Sendable {
         self.kind = kind
     }
 
+    /// Number of scalars.
     public var count: Int { value.count }
 
     /// Installs `mask` (1 = keep, 0 = pruned) and zeroes the pruned values and gradients.
@@ -34,6 +40,7 @@ public final class Parameter: @unchecked Sendable {
         applyMask()
     }
 
+    /// Forgets the mask (every entry may be trained again); values stay as they are.
     public func removeMask() { mask = nil }
 
     /// Re-zeroes pruned entries of the value and the gradient.

@@ -7,9 +7,11 @@ import Tensor
 ///
 /// State per parameter: `[s]`, or `[s, buf]` with momentum.
 public final class RMSProp: Optimizer {
+    /// The hyperparameters, as in PyTorch.
     public let alpha: Float, eps: Float, momentum: Float, weightDecay: Float
     private let store: StateStore
 
+    /// An optimizer with no state yet; its averages are created on a parameter's first step.
     public init(alpha: Float = 0.99, eps: Float = 1e-8, momentum: Float = 0, weightDecay: Float = 0) {
         self.alpha = alpha
         self.eps = eps
@@ -18,9 +20,12 @@ public final class RMSProp: Optimizer {
         store = StateStore(perParameter: momentum > 0 ? 2 : 1)
     }
 
+    /// The running averages (and momentum buffer) of `p`.
     public func state(of p: Parameter) -> [Tensor] { store.existing(for: p) }
+    /// Forgets all state.
     public func reset() { store.reset() }
 
+    /// One RMSProp update of `parameters` with learning rate `lr`, honouring their masks.
     public func step(_ parameters: [Parameter], lr: Float) {
         let a = alpha, c = 1 - alpha, wd = weightDecay, eps = eps, mu = momentum
         for p in parameters {

@@ -2,7 +2,9 @@ import Tensor
 
 /// Layers applied in order; backward runs them in reverse.
 public final class Sequential: Layer {
+    /// The layers in forward order.
     public let layers: [any Layer]
+    /// A network that runs `layers` one after the other.
     public init(_ layers: [any Layer]) { self.layers = layers }
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }

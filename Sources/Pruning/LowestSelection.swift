@@ -47,35 +47,95 @@ enum LowestSelection {
         for l in layers { try validate(l) }
         let total = layers.reduce(0) { $0 + $1.scores.count }
         precondition(total < 1 << 32, "more than 2^32 prunable weights in one pool")
-        var keys: [UInt64] = []
-        keys.reserveCapacity(total)
-        var offset = 0
-        for l in layers {
-            l.scores.withUnsafeBufferPointer { s in
-                if let e = l.eligible {
-                    for i in 0..<s.count where e[i] != 0 { keys.append(key(s[i], offset + i)) }
-                } else {
-                    for i in 0..<s.count { keys.append(key(s[i], offset + i)) }
+        // Written through a buffer, not appended: `append` checks capacity per element.
+        // Positions stay below `total` < 2^32, so the index arithmetic cannot overflow.
+        var keys = [UInt64](unsafeUninitializedCapacity: total) { out, written in
+            var n = 0, offset = 0
+            for l in layers {
+                l.scores.withUnsafeBufferPointer { s in
+                    if let e = l.eligible {
+                        for i in 0..<s.count where e[i] != 0 {
+                            out[n] = key(s[i], offset &+ i)
+                            n &+= 1
+                        }
+                    } else {
+                        for i in 0..<s.count { out[n &+ i] = key(s[i], offset &+ i) }
+                        n &+= s.count
+                    }
                 }
+                offset &+= l.scores.count
             }
-            offset += l.scores.count
+            written = n
         }
         let k = pruneCount(rate: rate, of: keys.count)
         var removed = [Int](repeating: 0, count: layers.count)
         guard k > 0 else { return removed }
         let threshold = kthSmallest(&keys, k - 1)
-        offset = 0
+        var offset = 0
         for (li, l) in layers.enumerated() {
             let m = l.keep.data
+            // A local count (at most the layer's size), stored once: no per-element
+            // bounds or overflow check on `removed`.
+            var count = 0
             l.scores.withUnsafeBufferPointer { s in
-                for i in 0..<s.count where l.isEligible(i) && key(s[i], offset + i) <= threshold {
-                    m[i] = 0
-                    removed[li] += 1
+                if let e = l.eligible {
+                    for i in 0..<s.count where e[i] != 0 && key(s[i], offset &+ i) <= threshold {
+                        m[i] = 0
+                        count &+= 1
+                    }
+                } else {
+                    for i in 0..<s.count where key(s[i], offset &+ i) <= threshold {
+                        m[i] = 0
+                        count &+= 1
+                    }
                 }
             }
-            offset += l.scores.count
+            removed[li] = count
+            offset &+= l.scores.count
         }
         return removed
+    }
+
+    /// Sorts `keys` ascending: a least-significant-digit radix sort, four stable passes of
+    /// 16 bits, linear in the count. Keys are unique, so the order is the same as any
+    /// sort's; against the standard library's comparison sort it saves the log factor and
+    /// the overflow checks that its index arithmetic keeps without -Ounchecked. Digits are
+    /// below 2^16 and counts at most `keys.count`, so wrapping arithmetic is exact.
+    /// Below 2^16 keys the four passes over 2^16 counters cost more than they save
+    /// (ResNet-20's layers measured 14% slower): those go to the comparison sort.
+    static func sort(_ keys: inout [UInt64]) {
+        let n = keys.count
+        guard n >= 1 << 16 else {
+            keys.withUnsafeMutableBufferPointer { $0.sort() }
+            return
+        }
+        var scratch = [UInt64](repeating: 0, count: n)
+        var counts = [Int](repeating: 0, count: 1 << 16)
+        keys.withUnsafeMutableBufferPointer { a in
+            scratch.withUnsafeMutableBufferPointer { b in
+                counts.withUnsafeMutableBufferPointer { c in
+                    var src = a.baseAddress!, dst = b.baseAddress!
+                    for shift: UInt64 in [0, 16, 32, 48] {
+                        c.update(repeating: 0)
+                        for i in 0..<n { c[Int(truncatingIfNeeded: (src[i] >> shift) & 0xFFFF)] &+= 1 }
+                        var start = 0
+                        for d in 0..<c.count {
+                            let size = c[d]
+                            c[d] = start
+                            start &+= size
+                        }
+                        for i in 0..<n {
+                            let k = src[i]
+                            let d = Int(truncatingIfNeeded: (k >> shift) & 0xFFFF)
+                            dst[c[d]] = k
+                            c[d] &+= 1
+                        }
+                        swap(&src, &dst)
+                    }
+                    // Four passes: the sorted keys are back in `a`.
+                }
+            }
+        }
     }
 
     /// The `k`-th smallest key (0-based); reorders `keys`. Quickselect with a
@@ -98,14 +158,16 @@ enum LowestSelection {
                 if b[hi] < b[lo] { b.swapAt(hi, lo) }
                 if b[hi] < b[mid] { b.swapAt(hi, mid) }
                 let pivot = b[mid]
+                // i and j stay within lo - 1 ... hi + 1 (the pivot stops both scans), so
+                // wrapping arithmetic is exact and drops the overflow checks.
                 var i = lo, j = hi
                 while i <= j {
-                    while b[i] < pivot { i += 1 }
-                    while b[j] > pivot { j -= 1 }
+                    while b[i] < pivot { i &+= 1 }
+                    while b[j] > pivot { j &-= 1 }
                     if i <= j {
                         b.swapAt(i, j)
-                        i += 1
-                        j -= 1
+                        i &+= 1
+                        j &-= 1
                     }
                 }
                 // Now b[lo...j] <= pivot <= b[i...hi]; anything strictly between equals the pivot.

@@ -3,26 +3,35 @@ import Tensor
 
 /// What one pruning step removed, per selected parameter in order.
 public struct PruningResult: Sendable, Equatable {
+    /// One parameter's part of the step.
     public struct Layer: Sendable, Equatable {
         public let name: String
         /// Unpruned entries before the step.
         public let remainingBefore: Int
+        /// Entries removed by the step.
         public let removed: Int
         public var remainingAfter: Int { remainingBefore - removed }
     }
+    /// Per selected parameter, in order.
     public let layers: [Layer]
+    /// Entries removed in all.
     public var removed: Int { layers.reduce(0) { $0 + $1.removed } }
+    /// Unpruned entries before the step, in all.
     public var remainingBefore: Int { layers.reduce(0) { $0 + $1.remainingBefore } }
 }
 
 /// One cycle's unstructured pruning configuration (SPEC §1 step 1–2).
 public struct Pruner: Sendable {
+    /// How weights are scored.
     public var criterion: PruningCriterion
+    /// Over the whole network or per layer.
     public var scope: PruningScope
     /// Fraction `p` of the remaining weights removed per cycle.
     public var rate: Double
+    /// Which parameters may lose weights.
     public var selection: PrunableSelection
 
+    /// Checks that `criterion` supports `scope` and that `rate` is in [0, 1].
     public init(criterion: PruningCriterion, scope: PruningScope, rate: Double,
                 selection: PrunableSelection = .all) throws {
         guard criterion.supports(scope) else {

@@ -49,6 +49,7 @@ public enum PruningCriterion: Sendable {
         }
     }
 
+    /// Whether the criterion is defined for `scope` (LAMP is global only, lookahead layerwise only).
     public func supports(_ scope: PruningScope) -> Bool {
         switch self {
         case .magnitude, .gradient, .random: return true
@@ -62,10 +63,13 @@ public enum PruningCriterion: Sendable {
 /// `prunable` flag is set (Linear / Conv weights); `excluding` leaves e.g. the output
 /// layer dense while it still counts in a `SparsityReport` over all prunable weights.
 public struct PrunableSelection: Sendable {
+    /// Whether a parameter is selected.
     public let includes: @Sendable (Parameter) -> Bool
 
+    /// A selection by any rule of your own.
     public init(_ includes: @escaping @Sendable (Parameter) -> Bool) { self.includes = includes }
 
+    /// Every parameter whose `prunable` flag is set.
     public static let all = PrunableSelection { $0.prunable }
 
     /// Prunable parameters except those named.
@@ -78,6 +82,7 @@ public struct PrunableSelection: Sendable {
         PrunableSelection { names.contains($0.name) }
     }
 
+    /// The selected parameters, in their order.
     public func select(_ parameters: [Parameter]) -> [Parameter] { parameters.filter(includes) }
 }
 

@@ -43,21 +43,32 @@ public enum PruningScores {
     public static func lamp(_ p: Parameter) throws -> [Float] {
         let v = p.value.data, n = p.count
         let m = p.mask?.data
-        var keys: [UInt64] = []
-        keys.reserveCapacity(n)
-        for i in 0..<n where m.map({ $0[i] != 0 }) ?? true {
-            let a = abs(v[i])
-            guard a >= 0 else { throw PruningError.invalidScore(parameter: p.name, index: i, score: a) }
-            keys.append(LowestSelection.key(a, i))
+        // Keys go through buffers (no per-element capacity or bounds checks); every index
+        // comes from `0..<n`, so the writes are in range.
+        var bad: Int?
+        var keys = [UInt64](unsafeUninitializedCapacity: n) { out, written in
+            var k = 0
+            for i in 0..<n where m.map({ $0[i] != 0 }) ?? true {
+                let a = abs(v[i])
+                guard a >= 0 else { bad = i; break }
+                out[k] = LowestSelection.key(a, i)
+                k &+= 1
+            }
+            written = k
         }
-        keys.sort()
+        if let i = bad { throw PruningError.invalidScore(parameter: p.name, index: i, score: abs(v[i])) }
+        LowestSelection.sort(&keys)
         var scores = [Float](repeating: 0, count: n)
-        var suffix = 0.0
-        for key in keys.reversed() {
-            let i = Int(key & 0xFFFF_FFFF)
-            let sq = Double(v[i]) * Double(v[i])
-            suffix += sq
-            scores[i] = suffix > 0 ? Float(sq / suffix) : 0
+        scores.withUnsafeMutableBufferPointer { out in
+            keys.withUnsafeBufferPointer { sorted in
+                var suffix = 0.0
+                for key in sorted.reversed() {
+                    let i = Int(key & 0xFFFF_FFFF)
+                    let sq = Double(v[i]) * Double(v[i])
+                    suffix += sq
+                    out[i] = suffix > 0 ? Float(sq / suffix) : 0
+                }
+            }
         }
         return scores
     }

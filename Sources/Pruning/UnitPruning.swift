@@ -29,7 +29,7 @@ public func pruneUnits(_ units: FilterUnits, parameters: [Parameter], criterion:
 }
 
 /// Masks, for each filter index in `removed`, the unit's companions and its readers' kernels.
-public func maskUnit(_ unit: FilterUnit, removed: [Int]) throws {
+package func maskUnit(_ unit: FilterUnit, removed: [Int]) throws {
     guard !removed.isEmpty else { return }
     for p in unit.companions { try maskFilters(of: p, removed: removed) }
     for r in unit.readers { try maskInputChannels(of: r, removed: removed) }
@@ -37,7 +37,7 @@ public func maskUnit(_ unit: FilterUnit, removed: [Int]) throws {
 
 /// Masks the entries of `reader.weight` that read the given input channels: in every row,
 /// the `entriesPerChannel` consecutive entries starting at `channel * entriesPerChannel`.
-public func maskInputChannels(of reader: FilterUnit.Reader, removed: [Int]) throws {
+package func maskInputChannels(of reader: FilterUnit.Reader, removed: [Int]) throws {
     let w = reader.weight, k = reader.entriesPerChannel
     guard w.value.rank >= 2, k > 0, (w.count / w.value.shape[0]) % k == 0 else {
         throw PruningError.notFilterShaped(parameter: w.name, shape: w.value.shape)

@@ -14,6 +14,7 @@ public struct OneCycleSchedule: PeakScalable, Equatable {
     /// Share of the budget spent rising (0.1 in the paper; its appendix F finds 0–15% alike).
     public var warmupFraction: Double
 
+    /// Rises from `minLR` to `maxLR` over the first `warmupFraction` of `budget` iterations, then anneals back.
     public init(minLR: Double, maxLR: Double, budget: Int, warmupFraction: Double = 0.1) {
         self.minLR = minLR
         self.maxLR = maxLR
@@ -36,6 +37,7 @@ public struct OneCycleSchedule: PeakScalable, Equatable {
     }
 
     public var peak: Double { maxLR }
+    /// The same schedule with `maxLR` = `peak` (how S-Cyc re-peaks it every cycle).
     public func withPeak(_ peak: Double) -> OneCycleSchedule {
         OneCycleSchedule(minLR: min(minLR, peak), maxLR: peak, budget: length, warmupFraction: warmupFraction)
     }

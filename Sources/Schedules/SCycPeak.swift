@@ -23,6 +23,7 @@ public struct SCycPeak: Equatable, Sendable, CustomStringConvertible {
     /// Pruning rate `p`: fraction of the remaining weights removed per cycle.
     public var pruningRate: Double
 
+    /// The papers' parameters; `validate()` checks them.
     public init(epsilon: Double, delta: Double, q: Int = 1, beta: Double = 5, pruningRate: Double) {
         self.epsilon = epsilon
         self.delta = delta
@@ -41,6 +42,7 @@ public struct SCycPeak: Equatable, Sendable, CustomStringConvertible {
         return delta / (1 + pow(kept / gamma, beta)) + epsilon
     }
 
+    /// Throws the first parameter out of range, by name.
     public func validate() throws(ScheduleError) {
         try Check.positive("epsilon (lower bound of max_lr)", epsilon)
         try Check.nonNegative("delta (range of max_lr)", delta)

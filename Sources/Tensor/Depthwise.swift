@@ -5,9 +5,9 @@
 /// `g` describes one plane (`channels` is ignored); `w` is the plane's kh*kw weights.
 /// Inner loops run over the output columns whose input lies inside the image
 /// (`ConvGeometry.validColumns`), so they need no bounds test.
-public enum Depthwise {
+package enum Depthwise {
     /// out (OH x OW) = bias + correlation of `x` (H x W) with `w`.
-    public static func forward(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: Float,
+    package static func forward(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: Float,
                                _ out: UnsafeMutablePointer<Float>) {
         let oh = g.outputHeight, ow = g.outputWidth, sx = g.strideX
         for oy in 0..<oh {
@@ -26,7 +26,7 @@ public enum Depthwise {
     }
 
     /// dx (H x W) += the adjoint of `forward` applied to dy (OH x OW).
-    public static func backwardInput(_ g: ConvGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+    package static func backwardInput(_ g: ConvGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                                      _ dx: UnsafeMutablePointer<Float>) {
         let oh = g.outputHeight, ow = g.outputWidth, sx = g.strideX
         for oy in 0..<oh {
@@ -44,7 +44,7 @@ public enum Depthwise {
     }
 
     /// dw (kh x kw) += sum over output positions of dy times the input under each tap.
-    public static func backwardWeight(_ g: ConvGeometry, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+    package static func backwardWeight(_ g: ConvGeometry, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
                                       _ dw: UnsafeMutablePointer<Float>) {
         let oh = g.outputHeight, ow = g.outputWidth, sx = g.strideX
         for ky in 0..<g.kernelHeight {

@@ -42,10 +42,10 @@ public struct ConvGeometry: Equatable, Sendable {
 /// Both take a leading dimension `ld` so that the columns of several samples can sit side
 /// by side in one matrix (sample s at column offset s * OH*OW) and a whole chunk of the
 /// batch is convolved by a single, larger GEMM.
-public enum Im2Col {
+package enum Im2Col {
     /// Writes sample `x` ([C, H, W]) into `col` (row stride `ld`), zero where the window
     /// reaches into the padding.
-    public static func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int) {
+    package static func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int) {
         let oh = g.outputHeight, ow = g.outputWidth, h = g.height, w = g.width
         let sy = g.strideY, sx = g.strideX
         for c in 0..<g.channels {
@@ -78,7 +78,7 @@ public enum Im2Col {
 
     /// Adds the columns in `col` (row stride `ld`) back onto sample `dx` ([C, H, W]); the
     /// caller zeroes `dx` first. Padding positions are dropped.
-    public static func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>) {
+    package static func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>) {
         let oh = g.outputHeight, ow = g.outputWidth, h = g.height, w = g.width
         let sy = g.strideY, sx = g.strideX
         for c in 0..<g.channels {

@@ -9,11 +9,15 @@
 /// reuses the allocation whenever the new shape fits in the capacity (the last,
 /// smaller batch of an epoch).
 public final class Tensor: @unchecked Sendable {
+    /// The dimensions, outermost first.
     public private(set) var shape: [Int]
+    /// Number of elements (the product of `shape`).
     public private(set) var count: Int
     public private(set) var capacity: Int
+    /// The elements, row-major; valid while the tensor lives and until a `resize` beyond `capacity`.
     public private(set) var data: UnsafeMutablePointer<Float>
 
+    /// A zero-filled tensor.
     public init(shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
@@ -56,6 +60,7 @@ public final class Tensor: @unchecked Sendable {
     }
 
     public var buffer: UnsafeMutableBufferPointer<Float> { .init(start: data, count: count) }
+    /// A copy of the elements.
     public var array: [Float] { Array(buffer) }
     public var rank: Int { shape.count }
 
@@ -64,6 +69,7 @@ public final class Tensor: @unchecked Sendable {
         set { data[i] = newValue }
     }
 
+    /// Sets every element to `value`.
     public func fill(_ value: Float) { data.update(repeating: value, count: count) }
     public func zero() { fill(0) }
 
@@ -73,6 +79,7 @@ public final class Tensor: @unchecked Sendable {
         data.update(from: other.data, count: count)
     }
 
+    /// A new tensor with the same shape and elements.
     public func clone() -> Tensor {
         let t = Tensor(shape: shape)
         t.data.update(from: data, count: count)

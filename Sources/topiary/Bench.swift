@@ -2,6 +2,8 @@ import ArgumentParser
 import Experiments
 import Foundation
 import NN
+import Pruning
+import Schedules
 import Tensor
 
 struct Bench: ParsableCommand {
@@ -22,10 +24,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Number of classes.")
     var classes = 10
     @OptionGroup var compute: ComputeOptions
-    @Flag(help: "Print one JSON object with ms_per_step and samples_per_second.")
+    @Flag(help: "Print one JSON object with ms_per_step, cpu_ms_per_step (process CPU time) and samples_per_second.")
     var json = false
     @Flag(help: "Also print where a step's time goes, per kind of layer (forward and backward).")
     var profile = false
+    @Flag(help: "Time the pruning and schedule code paths instead of training steps: per step, five cycles each of global magnitude, LAMP and L1-filter pruning of the model, and S-Cyc 1-cycle traces.")
+    var pruning = false
 
     func run() throws {
         guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
@@ -35,6 +39,7 @@ struct Bench: ParsableCommand {
         try compute.apply()
         try MemoryEstimate.check(model: model, inputShape: shape, classes: classes, batchSize: batchSize)
         let net = try ModelZoo.make(model, inputShape: shape, classes: classes, seed: 1)
+        if pruning { return try benchPruning(net) }
         let opt = SGD(momentum: 0.9, weightDecay: 1e-4)
         var rng = RNG(seed: 1, stream: "bench")
         let x = Tensor(shape: [batchSize] + shape)
@@ -51,21 +56,69 @@ struct Bench: ParsableCommand {
         }
         for _ in 0..<warmup { step() }
         profiler?.reset()
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
         for _ in 0..<steps { step() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let ms = seconds * 1000 / Double(steps)
+        let cpuMS = (processCPUSeconds() - cpuStart) * 1000 / Double(steps)
         let sps = Double(steps * batchSize) / seconds
         let peakMB = peakResidentMegabytes()
         if json {
             try printJSON(["model": model, "batch_size": batchSize, "steps": steps, "threads": Parallel.threads,
-                           "ms_per_step": ms, "samples_per_second": sps, "peak_rss_mb": peakMB] as [String: Any])
+                           "ms_per_step": ms, "cpu_ms_per_step": cpuMS, "samples_per_second": sps,
+                           "peak_rss_mb": peakMB] as [String: Any])
         } else {
             print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads)",
                          model, batchSize, ms, sps, peakMB, steps, Parallel.threads))
         }
         if let profiler { print(profiler.table(steps: steps)) }
     }
+}
+
+extension Bench {
+    /// What `--pruning` times: the code a pruning cycle runs besides training (ranking,
+    /// masking, structured scores, schedule evaluation), on the model's real parameters.
+    func benchPruning(_ net: Model) throws {
+        let params = net.parameters
+        let filterShaped = PrunableSelection { $0.prunable && $0.value.rank >= 2 }
+        let peak = SCycPeak(epsilon: 0.05, delta: 0.15, pruningRate: 0.2)
+        var checksum = 0.0
+        func step() throws {
+            for criterion in [PruningCriterion.magnitude, .lamp] {
+                for p in params { p.removeMask() }
+                for _ in 0..<5 { try prune(parameters: params, criterion: criterion, scope: .global, rate: 0.2) }
+            }
+            for p in params { p.removeMask() }
+            for _ in 0..<5 { try pruneFilters(parameters: params, criterion: .l1Norm, rate: 0.2, selection: filterShaped) }
+            for p in params { p.removeMask() }
+            for m in 0..<5 {
+                let schedule = OneCycleSchedule(minLR: 0.001, maxLR: peak.maxLR(cycle: m), budget: 20_000)
+                checksum += schedule.trace(20_000).reduce(0, +)
+            }
+        }
+        for _ in 0..<warmup { try step() }
+        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
+        for _ in 0..<steps { try step() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let ms = seconds * 1000 / Double(steps)
+        let cpuMS = (processCPUSeconds() - cpuStart) * 1000 / Double(steps)
+        if json {
+            try printJSON(["model": model, "mode": "pruning", "steps": steps, "threads": Parallel.threads,
+                           "ms_per_step": ms, "cpu_ms_per_step": cpuMS, "checksum": checksum] as [String: Any])
+        } else {
+            print(String(format: "%@ pruning and schedules: %.3f ms/step (%d steps, %d threads)",
+                         model, ms, steps, Parallel.threads))
+        }
+    }
+}
+
+/// CPU time of the whole process (all threads), user and system. With `--threads 1` it is
+/// the bench's compute time even while other processes share the cores, which is what an
+/// A/B comparison on a busy machine needs (Benchmarks/ab-unchecked.sh).
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
 /// The process's peak resident set size (Linux reports ru_maxrss in KiB).
