@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds the DocC archives of Topiary's own modules (the library's six and the CLI) and
+# Builds the DocC archives of Topiary's own modules (the library's seven and the CLI) and
 # fails on any DocC warning: an unresolved symbol link, a documented parameter that does
 # not exist, a missing one in a `- Parameters:` list. Archives land in
 # .build/plugins/Swift-DocC/outputs/. Dependencies (Yams, ArgumentParser, …) are left out:
 # their warnings are theirs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(Tensor NN Data Schedules Pruning Experiments topiary)
+targets=(Tensor NN Data Schedules Pruning Interop Experiments topiary)
 args=()
 for t in "${targets[@]}"; do args+=(--target "$t"); done
 log=$(mktemp)
