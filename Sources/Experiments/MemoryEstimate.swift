@@ -7,7 +7,7 @@ import Tensor
 /// is allocated, so an impossible batch is refused with one line instead of an allocation
 /// failure or the kernel's out-of-memory killer.
 ///
-/// A scratch copy of the model takes one training step at batch 1 and one at batch 2; the
+/// A scratch copy of the model takes one training step at batch 2 and one at batch 4; the
 /// buffers its layers then hold (found by reflection: every `Tensor` and `[Float]` a layer or
 /// its sub-layers store) grow by the per-sample size. The estimate is parameters ×4 (values,
 /// gradients, up to two optimizer moments) + fixed buffers + per sample × the larger of the
@@ -31,10 +31,12 @@ package struct MemoryEstimate: Sendable, Equatable {
             var seen = Set<ObjectIdentifier>()
             return layerBytes(model.network, seen: &seen)
         }
-        let one = held(batch: 1), two = held(batch: 2)
-        let perSample = max(0, two - one)
+        // Batches of 2 and 4, not 1: BatchNorm in training needs two values per channel, and
+        // a network's last maps can be 1x1 (VGG on 28x28 inputs).
+        let two = held(batch: 2), four = held(batch: 4)
+        let perSample = max(0, four - two) / 2
         let params = Double(model.parameters.reduce(0) { $0 + $1.count }) * 4
-        return MemoryEstimate(parameterBytes: params, fixedBytes: max(0, one - perSample), bytesPerSample: perSample,
+        return MemoryEstimate(parameterBytes: params, fixedBytes: max(0, two - 2 * perSample), bytesPerSample: perSample,
                               inputBytesPerSample: Double(inputShape.reduce(1, *)) * 4)
     }
 
@@ -89,6 +91,10 @@ package struct MemoryEstimate: Sendable, Equatable {
     /// `batchSize` cannot fit.
     package static func check(model name: String, inputShape: [Int], classes: Int, batchSize: Int,
                              evalBatchSize: Int = 0) throws {
+        // BatchNorm's running statistics are the models' only buffers; in training it needs two samples.
+        if batchSize < 2, !(try ModelZoo.make(name, inputShape: inputShape, classes: classes, seed: 0, initialize: false).buffers.isEmpty) {
+            throw RunError.spec("batch size \(batchSize) is too small for \(name): BatchNorm in training needs at least 2 samples per batch")
+        }
         guard let available = availableBytes else { return }
         let estimate = try measure(model: name, inputShape: inputShape, classes: classes)
         let need = estimate.bytes(batchSize: batchSize, evalBatchSize: evalBatchSize)

@@ -22,6 +22,22 @@ import Testing
         #expect(e.bytesPerSample > 10 * 16 * 32 * 32 * 4)
     }
 
+    /// VGG on Fashion-MNIST's 28x28 ends in 1x1 maps: a batch-1 training step would trip
+    /// BatchNorm's need for two values per channel, so the estimate must never take one.
+    @Test func networksEndingInOneByOneMapsCanBeMeasured() throws {
+        let e = try MemoryEstimate.measure(model: "vgg11", inputShape: [1, 28, 28], classes: 10)
+        #expect(e.bytesPerSample > 64 * 28 * 28 * 4)
+    }
+
+    @Test func batchNormModelsNeedTwoSamplesPerBatch() throws {
+        #expect { try MemoryEstimate.check(model: "resnet20", inputShape: [3, 8, 8], classes: 10, batchSize: 1) } throws: {
+            "\($0)".contains("BatchNorm in training needs at least 2 samples")
+        }
+        #expect(throws: Never.self) {
+            try MemoryEstimate.check(model: "lenet300", inputShape: [1, 16, 16], classes: 10, batchSize: 1)
+        }
+    }
+
     @Test func anImpossibleBatchIsRefusedWithTheEstimate() throws {
         #expect {
             try MemoryEstimate.check(model: "resnet20", inputShape: [3, 32, 32], classes: 10, batchSize: 10_000_000)
