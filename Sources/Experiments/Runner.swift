@@ -66,11 +66,9 @@ public final class Runner {
         var iterations = 0
         for unit in units {
             let plan = plans.first { $0.spec.name == unit.schedule }!
-            let ckpt = try loadCheckpoint(schedule: unit.schedule, seed: unit.seed)
-            if let ckpt, ckpt.cycle >= spec.pruning.cycles { continue }
-            if ckpt != nil, !resume, gate == nil {
-                throw RunError.interrupted("run \(plan.spec.name) seed \(unit.seed) in \(store.directory.path) was interrupted after cycle \(ckpt!.cycle); pass --resume to continue it")
-            }
+            // With a gate the check waits for the claim: an interruption may be a live claim's.
+            let (finished, ckpt) = try state(of: unit, resume: resume || gate != nil)
+            if finished { continue }
             pending.append((plan, unit))
             iterations += spec.iterations(plan, from: (ckpt?.cycle ?? -1) + 1)
         }
@@ -84,11 +82,8 @@ public final class Runner {
             if gate != nil && lease == nil { continue }
             defer { lease?.release() }
             // Read again under the claim: another process may have advanced or finished it meanwhile.
-            let ckpt = try loadCheckpoint(schedule: unit.schedule, seed: unit.seed)
-            if let ckpt, ckpt.cycle >= spec.pruning.cycles { continue }
-            if ckpt != nil, !resume {
-                throw RunError.interrupted("run \(plan.spec.name) seed \(unit.seed) in \(store.directory.path) was interrupted after cycle \(ckpt!.cycle); pass --resume to continue it")
-            }
+            let (finished, ckpt) = try state(of: unit, resume: resume)
+            if finished { continue }
             if splitsBySeed[unit.seed] == nil {
                 // Loading is a pure function of the spec and the seed, so keeping one seed's
                 // splits across units cannot make a unit depend on its neighbours.
@@ -111,6 +106,17 @@ public final class Runner {
     }
 
     func budget(cycle m: Int) -> Int { m == 0 ? spec.training.denseBudget : spec.training.iterationsPerCycle }
+
+    /// Whether `unit` has nothing left to run, and its checkpoint if it has one. An interrupted
+    /// unit is an error unless `resume`: it is reported, never silently restarted.
+    private func state(of unit: RunUnit, resume: Bool) throws -> (finished: Bool, checkpoint: Checkpoint?) {
+        let ckpt = try loadCheckpoint(schedule: unit.schedule, seed: unit.seed)
+        if let ckpt, ckpt.cycle >= spec.pruning.cycles { return (true, ckpt) }
+        if let ckpt, !resume {
+            throw RunError.interrupted("run \(unit.schedule) seed \(unit.seed) in \(store.directory.path) was interrupted after cycle \(ckpt.cycle); pass --resume to continue it")
+        }
+        return (false, ckpt)
+    }
 
     func loadCheckpoint(schedule: String, seed: UInt64) throws -> Checkpoint? {
         let url = store.checkpointURL(schedule: schedule, seed: seed)
