@@ -18,6 +18,9 @@ package struct MemoryEstimate: Sendable, Equatable {
     package let fixedBytes: Double
     package let bytesPerSample: Double
     package let inputBytesPerSample: Double
+    /// The model has BatchNorm (its running statistics are the zoo's only buffers), which in
+    /// training needs at least two samples per batch.
+    package let usesBatchNorm: Bool
 
     package static func measure(model name: String, inputShape: [Int], classes: Int) throws -> MemoryEstimate {
         let model = try ModelZoo.make(name, inputShape: inputShape, classes: classes, seed: 0)
@@ -37,7 +40,7 @@ package struct MemoryEstimate: Sendable, Equatable {
         let perSample = max(0, four - two) / 2
         let params = Double(model.parameters.reduce(0) { $0 + $1.count }) * 4
         return MemoryEstimate(parameterBytes: params, fixedBytes: max(0, two - 2 * perSample), bytesPerSample: perSample,
-                              inputBytesPerSample: Double(inputShape.reduce(1, *)) * 4)
+                              inputBytesPerSample: Double(inputShape.reduce(1, *)) * 4, usesBatchNorm: !model.buffers.isEmpty)
     }
 
     /// Bytes for training at `batchSize` and evaluating at `evalBatchSize`.
@@ -91,12 +94,11 @@ package struct MemoryEstimate: Sendable, Equatable {
     /// `batchSize` cannot fit.
     package static func check(model name: String, inputShape: [Int], classes: Int, batchSize: Int,
                              evalBatchSize: Int = 0) throws {
-        // BatchNorm's running statistics are the models' only buffers; in training it needs two samples.
-        if batchSize < 2, !(try ModelZoo.make(name, inputShape: inputShape, classes: classes, seed: 0, initialize: false).buffers.isEmpty) {
+        let estimate = try measure(model: name, inputShape: inputShape, classes: classes)
+        if batchSize < 2, estimate.usesBatchNorm {
             throw RunError.spec("batch size \(batchSize) is too small for \(name): BatchNorm in training needs at least 2 samples per batch")
         }
         guard let available = availableBytes else { return }
-        let estimate = try measure(model: name, inputShape: inputShape, classes: classes)
         let need = estimate.bytes(batchSize: batchSize, evalBatchSize: evalBatchSize)
         guard need > available else { return }
         throw RunError.spec("batch size \(batchSize) needs about \(gib(need)) of memory for \(name) (estimate), "
