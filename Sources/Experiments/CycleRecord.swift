@@ -25,10 +25,10 @@ public struct CycleRecord: Codable, Equatable, Sendable {
         /// The outcome of a grid search: the best candidate (the first of equals, in grid order)
         /// and the smallest and largest peak within 0.5 points of its validation accuracy.
         public init?(candidates: [Candidate]) {
+            // max(by:) keeps the first of equal elements.
             guard let best = candidates.max(by: { $0.valAccuracy < $1.valAccuracy }) else { return nil }
-            let first = candidates.first { $0.valAccuracy == best.valAccuracy }!
-            let feasible = candidates.filter { $0.valAccuracy >= first.valAccuracy - Self.feasibleMargin }.map(\.peak)
-            self.init(candidates: candidates, bestPeak: first.peak, feasibleLow: feasible.min()!, feasibleHigh: feasible.max()!)
+            let feasible = candidates.filter { $0.valAccuracy >= best.valAccuracy - Self.feasibleMargin }.map(\.peak)
+            self.init(candidates: candidates, bestPeak: best.peak, feasibleLow: feasible.min()!, feasibleHigh: feasible.max()!)
         }
     }
 
