@@ -13,12 +13,9 @@ struct Plan: ParsableCommand {
             machine with the given --threads; --probe-steps 0 skips it.
             """)
 
-    @Argument(help: "Experiment spec (YAML).")
-    var spec: String
+    @OptionGroup var input: SpecOptions
     @Option(help: "Run directory whose state to show (default: runs/NAME-HASH).")
     var out: String?
-    @Option(help: "Override the spec's dataset directory.")
-    var dataDir: String?
     @Option(help: "Training steps to time for the estimate (0: no estimate).")
     var probeSteps = 5
     @Flag(help: "Print the plan as JSON.")
@@ -26,8 +23,7 @@ struct Plan: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        var experiment = try SpecParser.load(path: spec)
-        if let dataDir { experiment.data.dataDir = dataDir }
+        var experiment = try input.load()
         guard probeSteps >= 0 else { throw CLIError("--probe-steps must be non-negative, got \(probeSteps)") }
         try compute.apply()
         let plan = try StudyPlan(spec: experiment, directory: out ?? RunStore.defaultDirectory(for: experiment), probeSteps: probeSteps)
@@ -117,9 +113,9 @@ extension Run {
         let queue = JobQueue(todo)
         var common = ["--out", dir, "--threads", String(threads), "--child"]
         if resume { common.append("--resume") }
-        if let dataDir { common += ["--data-dir", dataDir] }
+        if let dataDir = input.dataDir { common += ["--data-dir", dataDir] }
         let args = common
-        let specPath = spec
+        let specPath = input.spec
         DispatchQueue.concurrentPerform(iterations: min(jobs, todo.count)) { _ in
             while let u = queue.take() {
                 let p = Process()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import NN
 import Tensor
@@ -13,6 +14,21 @@ struct ComputeOptions: ParsableArguments {
         guard n > 0 else { throw CLIError("--threads must be positive, got \(n)") }
         Parallel.threads = n
         BLAS.threads = n
+    }
+}
+
+/// The spec a command works on, with the dataset directory it may override.
+struct SpecOptions: ParsableArguments {
+    @Argument(help: "Experiment spec (YAML).")
+    var spec: String
+    @Option(help: "Override the spec's dataset directory.")
+    var dataDir: String?
+
+    /// The parsed spec, its dataset directory overridden when --data-dir is given.
+    func load() throws -> ExperimentSpec {
+        var experiment = try SpecParser.load(path: spec)
+        if let dataDir { experiment.data.dataDir = dataDir }
+        return experiment
     }
 }
 

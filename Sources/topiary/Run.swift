@@ -14,14 +14,11 @@ struct Run: ParsableCommand {
             an uninterrupted run gives.
             """)
 
-    @Argument(help: "Experiment spec (YAML).")
-    var spec: String
+    @OptionGroup var input: SpecOptions
     @Option(help: "Run directory (default: runs/NAME-HASH).")
     var out: String?
     @Flag(help: "Continue interrupted runs from their last finished cycle.")
     var resume = false
-    @Option(help: "Override the spec's dataset directory.")
-    var dataDir: String?
     @Option(name: [.customLong("unit"), .customLong("units")],
             help: "Run only these units (topiary plan lists them): 3, 0,3,5-7, or env (SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX).")
     var unit: String?
@@ -36,8 +33,7 @@ struct Run: ParsableCommand {
 
     /// Loads the spec, runs what is missing and renders the report.
     func execute(forceDiagnostics: Bool) throws {
-        var experiment = try SpecParser.load(path: spec)
-        if let dataDir { experiment.data.dataDir = dataDir }
+        var experiment = try input.load()
         if forceDiagnostics { experiment.diagnostics = true }
         try compute.apply()
         let dir = out ?? RunStore.defaultDirectory(for: experiment)

@@ -16,12 +16,9 @@ struct SlurmCommand: ParsableCommand {
             is still missing. The topiary binary and the spec must be readable from the compute nodes.
             """)
 
-    @Argument(help: "Experiment spec (YAML).")
-    var spec: String
+    @OptionGroup var input: SpecOptions
     @Option(help: "Run directory, on a file system the nodes share (default: runs/NAME-HASH).")
     var out: String?
-    @Option(help: "Override the spec's dataset directory.")
-    var dataDir: String?
     @Option(help: "Slurm partition.")
     var partition: String?
     @Option(help: "Time limit per task, HH:MM:SS or D-HH:MM:SS.")
@@ -42,8 +39,7 @@ struct SlurmCommand: ParsableCommand {
     var dryRun = false
 
     func run() throws {
-        var experiment = try SpecParser.load(path: spec)
-        if let dataDir { experiment.data.dataDir = dataDir }
+        var experiment = try input.load()
         var o = SlurmOptions()
         o.partition = partition
         o.time = time
@@ -63,7 +59,7 @@ struct SlurmCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: slurmDir, withIntermediateDirectories: true)
         // The array runs this copy, so editing the original spec later cannot change the study.
         let specCopy = slurmDir + "/spec.yaml"
-        guard let text = FileManager.default.contents(atPath: spec) else { throw CLIError("cannot read \(spec)") }
+        guard let text = FileManager.default.contents(atPath: input.spec) else { throw CLIError("cannot read \(input.spec)") }
         try text.write(to: URL(fileURLWithPath: specCopy))
 
         if !dryRun, let previous = SlurmJobs.load(dir), let array = previous.array, Slurm.queued(array) > 0 {
@@ -79,7 +75,7 @@ struct SlurmCommand: ParsableCommand {
         }
         let topiary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let unitsScript = SlurmScripts.units(name: experiment.name, units: todo, directory: dir, topiary: topiary, spec: specCopy,
-                                             dataDir: dataDir.map(absolute), options: o)
+                                             dataDir: input.dataDir.map(absolute), options: o)
         let reportScript = SlurmScripts.report(name: experiment.name, directory: dir, topiary: topiary, options: o)
         let unitsPath = slurmDir + "/units.sbatch", reportPath = slurmDir + "/report.sbatch"
         try unitsScript.write(toFile: unitsPath, atomically: true, encoding: .utf8)
