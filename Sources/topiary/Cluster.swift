@@ -23,7 +23,7 @@ struct Plan: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        var experiment = try input.load()
+        let experiment = try input.load()
         guard probeSteps >= 0 else { throw CLIError("--probe-steps must be non-negative, got \(probeSteps)") }
         try compute.apply()
         let plan = try StudyPlan(spec: experiment, directory: out ?? RunStore.defaultDirectory(for: experiment), probeSteps: probeSteps)

@@ -39,7 +39,7 @@ struct SlurmCommand: ParsableCommand {
     var dryRun = false
 
     func run() throws {
-        var experiment = try input.load()
+        let experiment = try input.load()
         var o = SlurmOptions()
         o.partition = partition
         o.time = time
