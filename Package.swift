@@ -26,7 +26,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
-        .target(name: "Tensor", dependencies: ["CBLAS", .product(name: "Numerics", package: "swift-numerics")], swiftSettings: fast),
+        // Topiary's own vector kernels, one copy per instruction-set level, chosen at run time.
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics")], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor", "CDNNL"], swiftSettings: fast),
         .target(name: "Data", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
         .target(name: "Schedules", swiftSettings: fast),

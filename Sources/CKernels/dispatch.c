@@ -1,0 +1,66 @@
+// Chooses the kernel table once, from cpuid (via the compiler's __builtin_cpu_supports) and
+// the TOPIARY_ISA environment variable, and forwards each kernel call to it.
+#include <stdlib.h>
+#include <string.h>
+#include "kernels_table.h"
+
+static const tk_table tables[] = {
+    TK_TABLE(tk_portable),
+#if defined(__x86_64__)
+    TK_TABLE(tk_avx2),
+    TK_TABLE(tk_avx512),
+#endif
+};
+
+int tk_isa_supported(tk_isa isa) {
+    switch (isa) {
+    case TK_ISA_PORTABLE: return 1;
+#if defined(__x86_64__)
+    case TK_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case TK_ISA_AVX512:
+        return tk_isa_supported(TK_ISA_AVX2) && __builtin_cpu_supports("avx512f")
+            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl");
+#endif
+    default: return 0;
+    }
+}
+
+const char *tk_isa_name(tk_isa isa) {
+    switch (isa) {
+    case TK_ISA_AVX2: return "avx2";
+    case TK_ISA_AVX512: return "avx512";
+    default: return "portable";
+    }
+}
+
+// -1 until first use. Races are benign: every thread computes the same value.
+static volatile int active = -1;
+
+static int widest(void) {
+    const char *wanted = getenv("TOPIARY_ISA");
+    if (wanted) {
+        for (int isa = TK_ISA_AVX512; isa >= TK_ISA_PORTABLE; isa--)
+            if (strcmp(wanted, tk_isa_name((tk_isa)isa)) == 0 && tk_isa_supported((tk_isa)isa)) return isa;
+    }
+    for (int isa = TK_ISA_AVX512; isa > TK_ISA_PORTABLE; isa--)
+        if (tk_isa_supported((tk_isa)isa)) return isa;
+    return TK_ISA_PORTABLE;
+}
+
+tk_isa tk_isa_active(void) {
+    if (active < 0) active = widest();
+    return (tk_isa)active;
+}
+
+int tk_isa_force(tk_isa isa) {
+    if (!tk_isa_supported(isa)) return 0;
+    active = (int)isa;
+    return 1;
+}
+
+static inline const tk_table *table(void) { return &tables[tk_isa_active()]; }
+
+void tk_axpy(size_t n, float a, const float *x, float *y) { table()->axpy(n, a, x, y); }
+float tk_dot(size_t n, const float *x, const float *y) { return table()->dot(n, x, y); }

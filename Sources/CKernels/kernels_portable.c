@@ -1,0 +1,2 @@
+#define TK_VARIANT(name) tk_portable_##name
+#include "kernels_body.h"

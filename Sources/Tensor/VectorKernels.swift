@@ -1,0 +1,37 @@
+import CKernels
+
+/// The instruction-set level of Topiary's own kernels (CKernels), chosen at run time from
+/// the CPU, so one portable binary runs AVX-512 code on AVX-512 machines and SSE code on
+/// baseline x86-64. OpenBLAS and oneDNN make the same choice for themselves.
+public enum VectorISA: String, CaseIterable, Sendable {
+    case portable, avx2, avx512
+
+    var c: tk_isa {
+        switch self {
+        case .portable: TK_ISA_PORTABLE
+        case .avx2: TK_ISA_AVX2
+        case .avx512: TK_ISA_AVX512
+        }
+    }
+
+    /// Whether this CPU can run this level's kernels.
+    public var isSupported: Bool { tk_isa_supported(c) != 0 }
+
+    /// The levels this CPU can run, narrowest first.
+    public static var supported: [VectorISA] { allCases.filter(\.isSupported) }
+
+    /// The level in use: the widest supported one, unless the environment variable
+    /// `TOPIARY_ISA` (`portable`, `avx2`, `avx512`) or `force(_:)` chose another.
+    public static var active: VectorISA {
+        switch tk_isa_active() {
+        case TK_ISA_AVX512: .avx512
+        case TK_ISA_AVX2: .avx2
+        default: .portable
+        }
+    }
+
+    /// Uses `isa`'s kernels from now on (for tests that compare the levels). Returns false,
+    /// changing nothing, when the CPU cannot run them.
+    @discardableResult
+    public static func force(_ isa: VectorISA) -> Bool { tk_isa_force(isa.c) != 0 }
+}
