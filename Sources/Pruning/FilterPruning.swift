@@ -32,6 +32,9 @@ public struct FilterPruningResult: Sendable, Equatable {
 /// `round(rate * remaining filters)` whole output filters (dimension 0), lowest score
 /// first, ties to the lower index. A filter counts as remaining while any of its entries
 /// is unpruned; its score uses the current values, pruned entries being zero.
+/// A layer always keeps its best remaining filter: with `rate` ≥ 0.5 the rounding would
+/// otherwise remove a layer's last filter, and the network's output would stop depending
+/// on its input.
 ///
 /// Only the weights are masked: the filter's bias and a following BatchNorm's β would
 /// still emit a trained constant. `pruneUnits` removes the whole unit (bias, BatchNorm,
@@ -78,7 +81,12 @@ public func pruneFilters(parameters: [Parameter], criterion: FilterCriterion, ra
             try LowestSelection.removeLowest([layer], rate: rate)
         }
         let before = alive.reduce(0) { $0 + Int($1) }
-        let removed = (0..<filters).filter { alive[$0] != 0 && drop[$0] == 0 }
+        var removed = (0..<filters).filter { alive[$0] != 0 && drop[$0] == 0 }
+        if before > 0, removed.count == before {
+            // The highest score, ties to the higher index: the filter ranked last for removal.
+            let best = removed.max { (scores[$0], $0) < (scores[$1], $1) }!
+            removed.removeAll { $0 == best }
+        }
         layers.append(.init(name: p.name, remainingBefore: before, removedFilters: removed))
     }
     // Masks change only once every layer has been ranked, so an error leaves none half-pruned.

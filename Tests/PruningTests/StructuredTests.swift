@@ -18,6 +18,22 @@ import Testing
         #expect(conv.value.array == [1, 1, 1, 1,  0, 0, 0, 0,  0, 0, 0, 0])
     }
 
+    /// round(0.5 * 1) = 1 would remove a layer's last filter; the best one always stays.
+    @Test func aLayerKeepsItsBestFilter() throws {
+        let conv = param("conv.weight", [2, 1, 1, 2], [1, 1,  3, 0])
+        var r = try pruneFilters(parameters: [conv], criterion: .l1Norm, rate: 1)
+        #expect(r.layers[0].removedFilters == [0])
+        #expect(mask(conv) == [0, 0, 1, 1])
+        r = try pruneFilters(parameters: [conv], criterion: .l1Norm, rate: 0.5)
+        #expect(r.layers[0].remainingBefore == 1)
+        #expect(r.layers[0].removedFilters.isEmpty)
+        #expect(mask(conv) == [0, 0, 1, 1])
+        let fc = param("fc.weight", [3, 1], [2, 2, 2])
+        r = try pruneFilters(parameters: [fc], criterion: .random(seed: 3), rate: 1)
+        #expect(r.layers[0].removedFilters.count == 2)
+        #expect(mask(fc)!.reduce(0, +) == 1)
+    }
+
     @Test func linearRowsAreNeurons() throws {
         let fc = param("fc.weight", [3, 2], [1, -1,  0.1, 0.2,  5, 0])
         let bias = param("fc.bias", [3], [1, 2, 3], prunable: false)
