@@ -85,7 +85,11 @@ extension RunStore {
             let url = directory.appendingPathComponent("records/\(unit.name).jsonl")
             return FileManager.default.fileExists(atPath: url.path) ? .finished : .pending
         }
-        guard let cycle = finishedCycle(of: unit) else { return .pending }
+        guard let cycle = finishedCycle(of: unit) else {
+            // Stopped during dense training: a mid-cycle checkpoint without records.
+            let ckpt = checkpointURL(schedule: unit.schedule, seed: unit.seed)
+            return FileManager.default.fileExists(atPath: ckpt.path) ? .interrupted : .pending
+        }
         return cycle >= spec.pruning.cycles ? .finished : .interrupted
     }
 
