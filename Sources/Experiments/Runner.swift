@@ -38,9 +38,10 @@ public final class Runner {
     /// Stop (throwing `RunError.interrupted`) once this many cycles have finished in this
     /// call, as a kill would: for tests of resumption.
     public var stopAfterCycles: Int?
-    /// Asked after every iteration and before every cycle and unit: true stops the unit there,
-    /// with a checkpoint to resume from, throwing `RunError.stopped`. The CLI answers it from
-    /// SIGTERM / SIGUSR1 (what Slurm sends before a time limit or preemption).
+    /// Asked after every iteration (and before every unit): true stops the unit after that
+    /// iteration with a mid-cycle checkpoint, throwing `RunError.stopped`. A request at a cycle
+    /// boundary takes effect after the next cycle's first iteration, so a stop is always
+    /// mid-cycle. The CLI answers it from SIGTERM / SIGUSR1 (Slurm's time limit, preemption).
     public var shouldStop: () -> Bool = { false }
     /// Stop as a signal would once this many iterations have run in this call: for tests.
     public var stopAfterIterations: Int?
@@ -256,9 +257,6 @@ public final class Runner {
             cyclesFinished += 1
             if let limit = stopAfterCycles, cyclesFinished >= limit {
                 throw RunError.interrupted("stopped after \(cyclesFinished) cycles")
-            }
-            if m < spec.pruning.cycles && stopRequested {
-                throw RunError.stopped("stopped schedule \(name) seed \(seed) after cycle \(m); --resume continues from its checkpoint \(ckptURL.path)")
             }
             progress?(RunProgress(run: index, runs: count, schedule: name, seed: seed, cycle: m, cycles: spec.pruning.cycles,
                                   iteration: budget(cycle: m), iterations: budget(cycle: m), secondsLeft: secondsLeft,

@@ -22,6 +22,10 @@ public final class TVPGDRunner {
     public var progress: ((RunProgress) -> Void)?
     /// Called after every iteration's projection with (t, model, optimizer, masks): for tests.
     var afterIteration: ((Int, Model, any Optimizer, [Tensor]) -> Void)?
+    /// Asked after every iteration: true stops the run (`RunError.stopped`). A TV-PGD unit is
+    /// short and keeps no checkpoint of its own: a stopped unit runs again from its dense start
+    /// (a pure function of the spec and seed), so its records are the same.
+    public var shouldStop: () -> Bool = { false }
 
     public init(spec: ExperimentSpec, directory: String) throws {
         guard let tv = spec.tvpgd else { throw RunError.spec("spec \(spec.name) has no tvpgd section") }
@@ -54,6 +58,7 @@ public final class TVPGDRunner {
         var ran: [RunUnit] = []
         var dense: (seed: UInt64, splits: Splits, state: Checkpoint)?
         for (i, unit) in pending.enumerated() {
+            if shouldStop() { throw RunError.stopped("stopped before unit \(unit.index) (\(unit.name)) started") }
             let (method, target, seed) = (methods[unit.schedule]!, unit.target!, unit.seed)
             let lease = try gate?(unit)
             if gate != nil && lease == nil { continue }
@@ -99,7 +104,11 @@ public final class TVPGDRunner {
         let model = try makeModel(splits: splits, seed: seed)
         let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
                               seed: seed, stream: "batches.dense", augment: spec.data.augment)
-        _ = trainer.train(iterations: tv.denseIterations, evalEvery: max(1, tv.denseIterations), lr: { _ in Float(self.tv.lr) })
+        var state = TrainingState()
+        guard trainer.train(from: &state, iterations: tv.denseIterations, evalEvery: max(1, tv.denseIterations),
+                            lr: { _ in Float(self.tv.lr) }, shouldStop: shouldStop) != nil else {
+            throw RunError.stopped("stopped the dense training of seed \(seed) at iteration \(state.iteration); TV-PGD units keep no mid-run checkpoint, so the unit runs again from the start (same records)")
+        }
         return Checkpoint(cycle: 0, recordsJSON: Data(), parameters: model.parameters, buffers: model.buffers)
     }
 
@@ -171,6 +180,9 @@ public final class TVPGDRunner {
                 early.record(iteration: done, validation: val, test: test)
             }
             if done % 50 == 0 { onIteration(done) }
+            if done < tv.iterations && shouldStop() {
+                throw RunError.stopped("stopped TV-PGD unit \(method.name) s=\(target) seed \(seed) at iteration \(done) of \(tv.iterations); TV-PGD units keep no mid-run checkpoint, so the unit runs again from the start (same records)")
+            }
             guard endOfCycle else { continue }
             let finalTest = trainer.evaluate(splits.test).accuracy
             if firstCycleMasks == nil { firstCycleMasks = masks }
