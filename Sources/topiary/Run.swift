@@ -65,6 +65,7 @@ struct Run: ParsableCommand {
             log("\(tag)experiment \(experiment.name): TV-PGD, \(tv.methods.count) methods x \(tv.targets.count) targets x \(experiment.seeds.count) seeds\(selected) -> \(dir)")
             let runner = try TVPGDRunner(spec: experiment, directory: dir)
             runner.progress = progress
+            runner.log = { log(tag + $0) }
             runner.shouldStop = { StopSignals.requested }
             try stoppable { try runner.run(only: only, gate: claims.gate) }
         } else {

@@ -156,6 +156,56 @@ import Testing
         try expectIdentical(spec, stops: [6, 5])
     }
 
+    /// TV-PGD units (one loop over all cycles, the mask recomputed every dt iterations, fixed
+    /// while fine-tuning) stop with their own checkpoint and continue identically: stops inside
+    /// the shared dense training, inside a ramp and inside a fine-tuning phase.
+    @Test func tvpgdUnitsResumeMidRun() throws {
+        let spec = try SpecParser.parse("""
+            name: tv
+            data: {dataset: synthetic}
+            model: lenet300
+            optimizer: {name: sgd, momentum: 0.9}
+            training: {batch_size: 64, eval_every: 10}
+            method: tv-pgd
+            tvpgd:
+              iterations: 60
+              dense_iterations: 10
+              dt: 5
+              targets: [0.8]
+              lr: 0.05
+              methods:
+                - {name: cyc, kind: cyclical, cycles: 2}
+                - {name: gradual, kind: gradual}
+            seeds: [1]
+            """)
+        let a = tempDir(), b = tempDir()
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        try TVPGDRunner(spec: spec, directory: a).run()
+        let units = try spec.units()
+        // Units of 60 iterations after a 10-iteration dense start, which a stopped unit's resume
+        // skips; cyc ramps for 24 of each 30-iteration cycle, gradual prunes for 48. Stops: dense
+        // iteration 5; dense again, then cyc at 26 (10 + 26 = 36: fine-tuning at cycle 1's fixed
+        // mask, so cycle 2's regrowth is counted against what was pruned before the stop); cyc at
+        // 42 (+16, a ramp); cyc to its end (18), dense again (10), gradual at 52 (fine-tuning).
+        for k in [5, 36, 16, 80] {
+            let r = try TVPGDRunner(spec: spec, directory: b)
+            r.stopAfterIterations = k
+            #expect(throws: RunError.self) { try r.run() }
+            if k != 5 {
+                #expect(units.contains { RunStore(directory: b).storedState(of: $0, spec: spec) == .interrupted })
+            }
+        }
+        try TVPGDRunner(spec: spec, directory: b).run()
+        func strip(_ rs: [TVPGDRecord]) -> [TVPGDRecord] { rs.map { var r = $0; r.seconds = 0; return r } }
+        let expected = strip(try TVPGDRunner(spec: spec, directory: a).allRecords())
+        #expect(expected.count == 3)
+        #expect(expected[1].weightsRecovered > 0 && expected[1].maskDistance > 0)  // cycle 2 regrows weights
+        #expect(strip(try TVPGDRunner(spec: spec, directory: b).allRecords()) == expected)
+        // Finished units' checkpoints are gone.
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: b + "/checkpoints")) ?? []
+        #expect(left.isEmpty, "\(left)")
+    }
+
     @Test func optimizerStateRoundTripsForEveryOptimizer() throws {
         let model = try ModelZoo.make("lenet300", inputShape: [1, 4, 4], classes: 3, seed: 1)
         let makers: [() -> any Optimizer] = [{ SGD(momentum: 0.9) }, { Adam() }, { RMSProp(momentum: 0.5) }, { SGD() }]
