@@ -52,4 +52,32 @@ import Experiments
             #expect(records(stopped, u) == records(whole, u), "unit \(u.name), SIGTERM after \(termDelay) s, SIGKILL after \(killDelay) s")
         }
     }
+
+    /// `--jobs`: SIGTERM to the parent is passed on to its running children, which write their
+    /// checkpoints; the parent exits 75 and `--resume` ends with the uninterrupted records.
+    @Test func aStoppedJobsRunPassesTheStopOnAndResumes() throws {
+        guard topiaryBinary != nil else {
+            print("skipped aStoppedJobsRunPassesTheStopOnAndResumes: the topiary executable is not built")
+            return
+        }
+        let spec = try writeSpec(tinySpecText)
+        let whole = tempDir(), stopped = tempDir()
+        defer { for p in [spec, whole, stopped] { try? FileManager.default.removeItem(atPath: p) } }
+        let units = try tinySpec().units()
+        let parent = try startTopiary(["run", spec, "--out", stopped, "--jobs", "2", "--threads", "2"])
+        let deadline = Date().addingTimeInterval(30)
+        while RunStore(directory: stopped).recordLines(of: units[0]).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        kill(parent.processIdentifier, SIGTERM)
+        let log = String(decoding: (parent.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        parent.waitUntilExit()
+        #expect(parent.terminationStatus == 75, "\(log)")
+        #expect(log.contains("[unit 0] SIGTERM: stopping after the current iteration"), "\(log)")
+        #expect(log.contains("stopped: the running units wrote their checkpoints"), "\(log)")
+        let (code, err) = try runTopiary(["run", spec, "--out", stopped, "--jobs", "2", "--threads", "2", "--resume"])
+        #expect(code == 0, "\(err)")
+        #expect(err.contains("[unit 0] resuming schedule constant seed 1 at cycle"), "\(err)")
+        let (local, localErr) = try runTopiary(["run", spec, "--out", whole, "--jobs", "2", "--threads", "2"])
+        try #require(local == 0, "\(localErr)")
+        for u in units { #expect(records(stopped, u) == records(whole, u), "unit \(u.name)") }
+    }
 }
