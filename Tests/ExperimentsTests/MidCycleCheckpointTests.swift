@@ -101,6 +101,14 @@ import Testing
         try expectIdentical(spec, stops: [3, 17, 20, 26])
     }
 
+    /// IMP rewinds the survivors to initialisation after every pruning step: a resumed cycle
+    /// must neither prune nor rewind again, and later cycles still rewind to the same weights.
+    @Test func impRewindingResumesMidCycle() throws {
+        let spec = try Self.spec(optimizer: "{name: sgd, momentum: 0.9}", schedule: "{name: constant, kind: constant, lr: 0.05}",
+                                 rewind: "init")
+        try expectIdentical(spec, stops: [23, 16])
+    }
+
     /// Augmentation draws from the batcher's generator, BatchNorm keeps running statistics and
     /// Dropout has its own stream: a loop stopped after iteration k and continued in a new model,
     /// optimizer and trainer from the saved state (what a mid-cycle checkpoint holds) ends equal.
