@@ -69,6 +69,10 @@ public enum SlurmScripts {
 
     static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
+    /// The exit status of a unit stopped by SIGTERM / SIGUSR1 after writing its checkpoint
+    /// (EX_TEMPFAIL): the array script requeues the task.
+    public static let stoppedStatus: Int32 = 75
+
     /// The array script. `topiary` and `spec` are absolute paths readable on the compute nodes.
     public static func units(name: String, units: [Int], directory: String, topiary: String, spec: String,
                              dataDir: String?, options o: SlurmOptions, subcommand: String = "run") -> String {
@@ -92,8 +96,9 @@ public enum SlurmScripts {
             #!/bin/bash
             \(head.map { "#SBATCH \($0)" }.joined(separator: "\n"))
             # Written by topiary slurm: one array task per unit (task id = unit index, see topiary plan).
-            # Near the time limit Slurm sends USR1 to this shell: the unit is stopped and the task
-            # requeued; the requeued task resumes from the unit's last finished cycle (--resume).
+            # Near the time limit Slurm sends USR1 to this shell: the unit is sent TERM, finishes its
+            # iteration, writes a mid-cycle checkpoint and exits; the task is requeued and resumes
+            # there (--resume). A unit signalled directly (preemption) exits 75 and is requeued too.
             set -u
             echo "unit $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname) at $(date -u +%FT%TZ)"
             \(quote(topiary)) \(subcommand) \(quote(spec)) --out \(quote(directory)) --unit env --resume --child \\
@@ -111,6 +116,11 @@ public enum SlurmScripts {
             status=$?
             # wait returns early (above 128) when the trap fires; the trap then exits.
             while kill -0 "$unit" 2>/dev/null; do wait "$unit"; status=$?; done
+            if [ "$status" -eq \(stoppedStatus) ]; then
+                echo "unit $SLURM_ARRAY_TASK_ID stopped with a checkpoint; requeueing it"
+                scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+                exit 0
+            fi
             exit $status
 
             """

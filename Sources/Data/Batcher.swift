@@ -57,6 +57,27 @@ public final class Batcher {
     /// True when the next call to `next()` starts a new epoch.
     public var atEpochEnd: Bool { position >= order.count }
 
+    /// Where the data stream stands: this epoch's order, the position in it and the generator
+    /// that shuffles later epochs and draws the augmentation. Restoring it continues the
+    /// stream exactly (mid-cycle checkpoints).
+    public struct State: Sendable, Equatable, Codable {
+        public var order: [Int]
+        public var position: Int
+        public var rng: [UInt64]
+    }
+
+    public var state: State { State(order: order, position: position, rng: rng.state) }
+
+    /// Continues from `state`; false (and nothing changed) when it does not fit this dataset.
+    public func restore(_ state: State) -> Bool {
+        guard state.order.count == dataset.count, state.position >= 0, state.position <= dataset.count,
+              state.order.allSatisfy({ $0 >= 0 && $0 < dataset.count }), let r = RNG(state: state.rng) else { return false }
+        order = state.order
+        position = state.position
+        rng = r
+        return true
+    }
+
     /// Restarts at the beginning of the current order.
     public func rewind() { position = 0 }
 }

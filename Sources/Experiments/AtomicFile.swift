@@ -77,6 +77,8 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
     case io(String)
     case corruptCheckpoint(String, reason: String)
     case interrupted(String)
+    /// A unit stopped on request (a signal) after writing a checkpoint `--resume` continues from.
+    case stopped(String)
     case spec(String)
 
     public var description: String {
@@ -84,6 +86,7 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
         case .io(let m): return m
         case .corruptCheckpoint(let f, let r): return "corrupt checkpoint \(f): \(r) (delete it to restart that run)"
         case .interrupted(let m): return m
+        case .stopped(let m): return m
         case .spec(let m): return m
         }
     }

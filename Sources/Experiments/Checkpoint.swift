@@ -2,50 +2,55 @@ import Foundation
 import NN
 import Tensor
 
-/// The state of one (schedule, seed) run after a finished cycle: every parameter's values
-/// and mask, the layers' buffers (BatchNorm running statistics), plus the records so far. Optimizer state is not stored because every cycle
-/// starts with a fresh optimizer, and batches come from per-cycle seeded streams, so these
-/// values alone make a resumed run identical to an uninterrupted one.
+/// The state of one (schedule, seed) run: every parameter's values and mask, the layers'
+/// buffers (BatchNorm running statistics) and the records of the finished cycles.
+///
+/// Two kinds share the file `checkpoints/SCHEDULE--seedN.ckpt`:
+/// - at a cycle boundary (after cycle `cycle` finished): no optimizer state is needed because
+///   every cycle starts with a fresh optimizer, and batches come from per-cycle seeded streams;
+/// - mid-cycle (`midCycle` set; written when a signal stops a unit): the tensors are the
+///   weights at the iteration it stopped after, and `midCycle` holds the rest of the cycle's
+///   state (`CycleProgress`); `cycle` is still the last finished one (-1 during dense training).
+/// The next cycle-boundary checkpoint replaces a mid-cycle one, so the file always holds the
+/// latest state. Version 2 files (cycle boundaries only) are still read.
 struct Checkpoint {
     static let magic: UInt32 = 0x544F_5043  // "TOPC"
-    static let version: UInt32 = 2
+    static let version: UInt32 = 3
 
     var cycle: Int
     var recordsJSON: Data
     var tensors: [(name: String, values: [Float], mask: [Float]?)]
     var buffers: [[Float]]
+    /// The encoded `CycleProgress` of a mid-cycle checkpoint.
+    var midCycle: Data?
 
-    init(cycle: Int, recordsJSON: Data, parameters: [Parameter], buffers: [Tensor] = []) {
+    init(cycle: Int, recordsJSON: Data, parameters: [Parameter], buffers: [Tensor] = [], midCycle: Data? = nil) {
         self.cycle = cycle
         self.recordsJSON = recordsJSON
         tensors = parameters.map { ($0.name, $0.value.array, $0.mask?.array) }
         self.buffers = buffers.map(\.array)
+        self.midCycle = midCycle
     }
 
     func encoded() -> Data {
-        var out = Data()
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        func floats(_ a: [Float]) {
-            u64(UInt64(a.count))
-            a.withUnsafeBytes { out.append(contentsOf: $0) }
-        }
-        u32(Self.magic); u32(Self.version)
-        u64(UInt64(cycle))
-        u64(UInt64(recordsJSON.count)); out.append(recordsJSON)
-        u64(UInt64(tensors.count))
+        var w = BinaryWriter()
+        w.u32(Self.magic); w.u32(Self.version)
+        w.u64(UInt64(bitPattern: Int64(cycle)))
+        w.bytes(recordsJSON)
+        w.u64(UInt64(tensors.count))
         for t in tensors {
-            let name = Data(t.name.utf8)
-            u64(UInt64(name.count)); out.append(name)
-            floats(t.values)
-            u32(t.mask == nil ? 0 : 1)
-            if let m = t.mask { floats(m) }
+            w.bytes(Data(t.name.utf8))
+            w.floats(t.values)
+            w.u32(t.mask == nil ? 0 : 1)
+            if let m = t.mask { w.floats(m) }
         }
-        u64(UInt64(buffers.count))
-        for b in buffers { floats(b) }
+        w.u64(UInt64(buffers.count))
+        for b in buffers { w.floats(b) }
+        w.u32(midCycle == nil ? 0 : 1)
+        if let midCycle { w.bytes(midCycle) }
         // A trailing checksum catches truncation and bit rot.
-        u64(Self.checksum(out))
-        return out
+        w.u64(Self.checksum(w.data))
+        return w.data
     }
 
     static func checksum(_ d: Data) -> UInt64 {
@@ -58,45 +63,28 @@ struct Checkpoint {
         func bad(_ r: String) -> RunError { .corruptCheckpoint(file, reason: r) }
         guard data.count >= 8 + 8 + 8 else { throw bad("too short") }
         let body = data.prefix(data.count - 8)
-        var pos = 0
-        let bytes = [UInt8](data)
-        func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
-            let n = MemoryLayout<T>.size
-            guard pos + n <= body.count else { throw bad("truncated") }
-            var v: T = 0
-            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: bytes[pos..<pos + n]) }
-            pos += n
-            return T(littleEndian: v)
-        }
-        func readBytes(_ n: Int) throws -> [UInt8] {
-            guard n >= 0, pos + n <= body.count else { throw bad("truncated") }
-            defer { pos += n }
-            return Array(bytes[pos..<pos + n])
-        }
-        func readFloats() throws -> [Float] {
-            let n = Int(try read(UInt64.self))
-            let raw = try readBytes(n * 4)
-            return raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        }
         var tail = 0 as UInt64
-        withUnsafeMutableBytes(of: &tail) { $0.copyBytes(from: bytes[(data.count - 8)...]) }
-        guard UInt64(littleEndian: tail) == checksum(Data(body)) else { throw bad("checksum mismatch (truncated or damaged)") }
-        guard try read(UInt32.self) == magic else { throw bad("not a Topiary checkpoint") }
-        guard try read(UInt32.self) == version else { throw bad("unsupported version") }
-        let cycle = Int(try read(UInt64.self))
-        let records = Data(try readBytes(Int(try read(UInt64.self))))
-        let count = Int(try read(UInt64.self))
+        withUnsafeMutableBytes(of: &tail) { $0.copyBytes(from: data.suffix(8)) }
+        guard UInt64(littleEndian: tail) == checksum(body) else { throw bad("checksum mismatch (truncated or damaged)") }
+        var r = BinaryReader(body, bad: bad)
+        guard try r.read(UInt32.self) == magic else { throw bad("not a Topiary checkpoint") }
+        let version = try r.read(UInt32.self)
+        guard version == 2 || version == 3 else { throw bad("unsupported version \(version) (this topiary reads 2 and 3)") }
+        let cycle = Int(Int64(bitPattern: try r.read(UInt64.self)))
+        let records = try r.bytes()
+        let count = try r.count()
         var tensors: [(String, [Float], [Float]?)] = []
         for _ in 0..<count {
-            let name = String(decoding: try readBytes(Int(try read(UInt64.self))), as: UTF8.self)
-            let values = try readFloats()
-            let mask = try read(UInt32.self) == 1 ? try readFloats() : nil
+            let name = String(decoding: try r.bytes(), as: UTF8.self)
+            let values = try r.floats()
+            let mask = try r.read(UInt32.self) == 1 ? try r.floats() : nil
             tensors.append((name, values, mask))
         }
-        let bufferCount = Int(try read(UInt64.self))
         var c = Checkpoint(cycle: cycle, recordsJSON: records, parameters: [])
-        c.buffers = try (0..<bufferCount).map { _ in try readFloats() }
+        c.buffers = try (0..<(try r.count())).map { _ in try r.floats() }
         c.tensors = tensors
+        if version >= 3, try r.read(UInt32.self) == 1 { c.midCycle = try r.bytes() }
+        guard r.atEnd else { throw bad("trailing bytes") }
         return c
     }
 

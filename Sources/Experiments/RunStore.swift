@@ -4,7 +4,8 @@ import Foundation
 ///
 ///     spec.json                     the resolved spec (its hash names the directory)
 ///     records/SCHEDULE--seedN.jsonl one line per finished cycle
-///     checkpoints/SCHEDULE--seedN.ckpt  state after the last finished cycle
+///     checkpoints/SCHEDULE--seedN.ckpt  state after the last finished cycle, or mid-cycle
+///                                   after a stop (`Checkpoint`, `CycleProgress`)
 ///     report.md, results.csv, *.svg rendered from the records
 public struct RunStore {
     public let directory: URL

@@ -81,11 +81,13 @@ public enum StoredUnitState: String, Sendable, Codable {
 extension RunStore {
     /// The unit's state from its checkpoint (iterative) or records file (TV-PGD).
     public func storedState(of unit: RunUnit, spec: ExperimentSpec) -> StoredUnitState {
+        // A checkpoint without records: stopped in dense training, or a stopped TV-PGD unit.
+        let stopped = FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoints/\(unit.name).ckpt").path)
         if spec.tvpgd != nil {
             let url = directory.appendingPathComponent("records/\(unit.name).jsonl")
-            return FileManager.default.fileExists(atPath: url.path) ? .finished : .pending
+            return FileManager.default.fileExists(atPath: url.path) ? .finished : stopped ? .interrupted : .pending
         }
-        guard let cycle = finishedCycle(of: unit) else { return .pending }
+        guard let cycle = finishedCycle(of: unit) else { return stopped ? .interrupted : .pending }
         return cycle >= spec.pruning.cycles ? .finished : .interrupted
     }
 

@@ -25,8 +25,10 @@ public struct RunProgress: Sendable {
 ///
 /// Determinism and resumption: each cycle draws its batches, saliency batches and random
 /// scores from streams named after the cycle, and starts a fresh optimizer, so the state
-/// at a cycle boundary is the parameters and masks alone. A resumed run therefore
-/// continues bit for bit as if it had never stopped.
+/// at a cycle boundary is the parameters and masks alone. When `shouldStop` says so (a
+/// signal), a unit stops after its current iteration and writes a mid-cycle checkpoint with
+/// the rest of the cycle's state (`CycleProgress`). A resumed run therefore continues bit
+/// for bit as if it had never stopped.
 public final class Runner {
     public let spec: ExperimentSpec
     public let store: RunStore
@@ -36,6 +38,14 @@ public final class Runner {
     /// Stop (throwing `RunError.interrupted`) once this many cycles have finished in this
     /// call, as a kill would: for tests of resumption.
     public var stopAfterCycles: Int?
+    /// Asked after every iteration (and before every unit): true stops the unit after that
+    /// iteration with a mid-cycle checkpoint, throwing `RunError.stopped`. A request at a cycle
+    /// boundary takes effect after the next cycle's first iteration, so a stop is always
+    /// mid-cycle. The CLI answers it from SIGTERM / SIGUSR1 (Slurm's time limit, preemption).
+    public var shouldStop: () -> Bool = { false }
+    /// Stop as a signal would once this many iterations have run in this call: for tests.
+    public var stopAfterIterations: Int?
+    private var iterationsThisCall = 0
     private var cyclesFinished = 0
     private var iterationsDone = 0
     private var iterationsTotal = 0
@@ -78,6 +88,7 @@ public final class Runner {
         var ran: [RunUnit] = []
         var splitsBySeed: [UInt64: Splits] = [:]
         for (i, (plan, unit)) in pending.enumerated() {
+            if stopRequested { throw RunError.stopped("stopped before unit \(unit.index) (\(unit.name)) started") }
             let lease = try gate?(unit)
             if gate != nil && lease == nil { continue }
             defer { lease?.release() }
@@ -113,7 +124,8 @@ public final class Runner {
         let ckpt = try loadCheckpoint(schedule: unit.schedule, seed: unit.seed)
         if let ckpt, ckpt.cycle >= spec.pruning.cycles { return (true, ckpt) }
         if let ckpt, !resume {
-            throw RunError.interrupted("run \(unit.schedule) seed \(unit.seed) in \(store.directory.path) was interrupted after cycle \(ckpt.cycle); pass --resume to continue it")
+            let when = ckpt.midCycle == nil ? "after cycle \(ckpt.cycle)" : "during cycle \(ckpt.cycle + 1)"
+            throw RunError.interrupted("run \(unit.schedule) seed \(unit.seed) in \(store.directory.path) was interrupted \(when); pass --resume to continue it")
         }
         return (false, ckpt)
     }
@@ -125,6 +137,10 @@ public final class Runner {
             throw RunError.io("cannot read checkpoint \(url.path)")
         }
         return try Checkpoint.decode(data, file: url.path)
+    }
+
+    private var stopRequested: Bool {
+        shouldStop() || stopAfterIterations.map { iterationsThisCall >= $0 } ?? false
     }
 
     func makeOptimizer() -> any Optimizer {
@@ -168,23 +184,44 @@ public final class Runner {
         var start = 0
         // IMP: rewinding to initialisation needs the initial values; late rewinding stores iteration k's.
         var rewindTarget: WeightSnapshot? = spec.pruning.rewind == "init" ? try WeightSnapshot(parameters: model.parameters) : nil
+        var resuming: CycleProgress?
         if let ckpt {
             try ckpt.restore(into: model.parameters, buffers: model.buffers, file: ckptURL.path)
             records = try RunStore.decodeLines(ckpt.recordsJSON, file: ckptURL.path)
             start = ckpt.cycle + 1
-            if SpecParser.rewindIteration(spec.pruning.rewind) != nil {
+            if let mid = ckpt.midCycle {
+                let p = try CycleProgress.decode(mid, model: model, file: ckptURL.path)
+                guard p.cycle == start, records.count == start else {
+                    throw RunError.corruptCheckpoint(ckptURL.path, reason: "mid-cycle state of cycle \(p.cycle) after \(records.count) finished cycles")
+                }
+                resuming = p
+                let candidate = plan.isOracle ? " candidate \(p.candidate + 1)" : ""
+                log?("resuming schedule \(name) seed \(seed) at cycle \(p.cycle)\(candidate) iteration \(p.training.iteration)")
+            } else {
+                log?("resuming schedule \(name) seed \(seed) after cycle \(ckpt.cycle)")
+            }
+            if start > 0, SpecParser.rewindIteration(spec.pruning.rewind) != nil {
                 rewindTarget = try loadRewindSnapshot(schedule: name, seed: seed, like: model)
             }
         }
         for m in start...spec.pruning.cycles {
             let t0 = Date()
-            if m > 0 {
+            let continuing = m == start ? resuming : nil
+            // A resumed mid-cycle checkpoint holds the weights after this cycle's pruning and rewinding.
+            if m > 0 && continuing == nil {
                 try prune(model: model, units: units, selection: selection, splits: splits, seed: seed, cycle: m)
                 if let target = rewindTarget { try target.rewind(model.parameters) }
             }
             let lateRewind = m == 0 ? SpecParser.rewindIteration(spec.pruning.rewind) : nil
-            let (result, peak, oracle, snapshot, epochStart) = try trainCycle(
-                model: model, plan: plan, splits: splits, seed: seed, cycle: m, captureAt: lateRewind, run: index, runs: count)
+            let outcome = try trainCycle(model: model, plan: plan, splits: splits, seed: seed, cycle: m, captureAt: lateRewind,
+                                         resuming: continuing, file: ckptURL.path, run: index, runs: count)
+            guard case let .finished(result, peak, oracle, snapshot, epochStart) = outcome else {
+                guard case let .stopped(progress) = outcome else { fatalError("unreachable") }
+                try AtomicFile.write(Checkpoint(cycle: m - 1, recordsJSON: try RunStore.encodeLines(records), parameters: model.parameters,
+                                                buffers: model.buffers, midCycle: try progress.encoded()).encoded(), to: ckptURL)
+                let candidate = plan.isOracle ? " (oracle candidate \(progress.candidate + 1))" : ""
+                throw RunError.stopped("stopped schedule \(name) seed \(seed) in cycle \(m) after iteration \(progress.training.iteration) of \(budget(cycle: m))\(candidate); --resume continues from the mid-cycle checkpoint \(ckptURL.path)")
+            }
             if let snapshot {
                 rewindTarget = snapshot
                 try saveRewindSnapshot(snapshot, schedule: name, seed: seed, model: model)
@@ -234,50 +271,79 @@ public final class Runner {
         return Date().timeIntervalSince(started) / Double(iterationsDone) * Double(max(0, iterationsTotal - iterationsDone))
     }
 
+    /// How a cycle's training ended: finished (its result, peak, oracle outcome, late-rewinding
+    /// weights and, with diagnostics, the weights at the start of its last epoch), or stopped
+    /// by `shouldStop` with the state to continue from.
+    private enum CycleOutcome {
+        case finished(TrainingResult, Double, CycleRecord.OracleOutcome?, WeightSnapshot?, [[Float]]?)
+        case stopped(CycleProgress)
+    }
+
     /// Trains cycle `m`: one candidate peak, or the oracle's grid (each from the same start,
-    /// continuing from the best on validation). Also returns the weights `captureAt` asked
-    /// for (late rewinding) and, with diagnostics on, those at the start of the last epoch (EWG).
+    /// continuing from the best on validation), from its start or from `resuming`. Also
+    /// captures the weights `captureAt` asks for (late rewinding) and, with diagnostics on,
+    /// those at the start of the last epoch (EWG).
     private func trainCycle(model: Model, plan: SchedulePlan, splits: Splits, seed: UInt64, cycle m: Int,
-                            captureAt: Int?, run: Int, runs: Int)
-        throws -> (TrainingResult, Double, CycleRecord.OracleOutcome?, WeightSnapshot?, [[Float]]?) {
+                            captureAt: Int?, resuming: CycleProgress?, file: String, run: Int, runs: Int) throws -> CycleOutcome {
         let peaks = try plan.candidates(cycle: m)
         let iterations = budget(cycle: m)
-        let startState = peaks.count > 1 ? ModelState(model) : nil
-        var best: (result: TrainingResult, peak: Double, state: ModelState?)?
-        var candidates: [CycleRecord.Candidate] = []
-        // Per candidate; the run continues from (and late rewinding uses) the best one's.
-        var captured: WeightSnapshot?
-        var bestCaptured: WeightSnapshot?
-        var epochStart: [[Float]]?
-        var bestEpochStart: [[Float]]?
+        let dropouts = model.network.leaves.compactMap { $0 as? Dropout }
+        if let r = resuming {
+            guard r.candidate >= 0, r.candidate < peaks.count, r.candidates.count == r.candidate, (r.start != nil) == (peaks.count > 1),
+                  r.training.iteration < iterations, r.dropout.count == dropouts.count else {
+                throw RunError.corruptCheckpoint(file, reason: "mid-cycle state does not fit cycle \(m) of schedule '\(plan.spec.name)'")
+            }
+        }
+        // A resumed cycle's model is mid-candidate: the candidates' common start comes from the checkpoint.
+        let startState = resuming.map(\.start) ?? (peaks.count > 1 ? ModelState(model) : nil)
+        var best = resuming?.best
+        var candidates = resuming?.candidates ?? []
         let perEpoch = (splits.train.count + spec.training.batchSize - 1) / spec.training.batchSize
         let lastEpoch = spec.diagnostics ? max(0, iterations - perEpoch) : -1
-        for peak in peaks {
-            startState?.restore(model)
-            captured = nil
-            epochStart = nil
+        for (index, peak) in peaks.enumerated() where index >= resuming?.candidate ?? 0 {
+            let continuing = index == resuming?.candidate ? resuming : nil
+            // Per candidate; the run continues from (and late rewinding uses) the best one's.
+            var captured = continuing?.captured
+            var epochStart = continuing?.epochStart
+            var training = continuing?.training ?? TrainingState()
+            if continuing == nil { startState?.restore(model) }
             let schedule = try plan.schedule(cycle: m, peak: peak)
-            let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
+            let optimizer = makeOptimizer()
+            let trainer = Trainer(model: model, optimizer: optimizer, splits: splits, batchSize: spec.training.batchSize,
                                   seed: seed, stream: "batches.cycle\(m)", augment: spec.data.augment)
+            if let c = continuing {
+                let streams = c.dropout.compactMap(RNG.init(state:))
+                guard optimizer.importState(c.optimizer, into: model.parameters), trainer.batcher.restore(c.batcher),
+                      streams.count == dropouts.count else {
+                    throw RunError.corruptCheckpoint(file, reason: "its optimizer or data-stream state does not fit the model and data")
+                }
+                for (d, rng) in zip(dropouts, streams) { d.rng = rng }
+            }
             var snapshotError: Error?
-            let result = trainer.train(iterations: iterations, evalEvery: spec.training.evalEvery, lr: { t in
+            let result = trainer.train(from: &training, iterations: iterations, evalEvery: spec.training.evalEvery, lr: { t in
+                iterationsThisCall += 1
                 if t == captureAt {
                     do { captured = try WeightSnapshot(parameters: model.parameters) } catch { snapshotError = error }
                 }
                 if t == lastEpoch { epochStart = WeightDistance.values(model.parameters) }
                 return Float(schedule.lr(at: t))
-            }) { p in
+            }, progress: { p in
                 self.progress?(RunProgress(run: run, runs: runs, schedule: plan.spec.name, seed: seed, cycle: m,
                                            cycles: self.spec.pruning.cycles, iteration: p.iteration, iterations: iterations,
                                            secondsLeft: self.secondsLeft(adding: p.iteration), message: nil))
-            }
+            }, shouldStop: { self.stopRequested })
             if let snapshotError { throw snapshotError }
+            guard let result else {
+                return .stopped(CycleProgress(
+                    cycle: m, candidate: index, candidates: candidates, best: best, start: startState, training: training,
+                    optimizer: optimizer.exportState(model.parameters), batcher: trainer.batcher.state,
+                    dropout: dropouts.map(\.rng.state), captured: captured, epochStart: epochStart))
+            }
             iterationsDone += iterations
             candidates.append(.init(peak: peak, valAccuracy: result.earlyStop.bestValidation))
-            if best == nil || result.earlyStop.bestValidation > best!.result.earlyStop.bestValidation {
-                best = (result, peak, peaks.count > 1 ? ModelState(model) : nil)
-                bestEpochStart = epochStart
-                bestCaptured = captured
+            if best == nil || result.earlyStop.bestValidation > best!.training.earlyStop.bestValidation {
+                best = .init(peak: peak, training: training, state: peaks.count > 1 ? ModelState(model) : nil,
+                             captured: captured, epochStart: epochStart)
             }
         }
         guard let best else { throw RunError.spec("schedule '\(plan.spec.name)' has no peak to train at cycle \(m)") }
@@ -288,7 +354,7 @@ public final class Runner {
             assert(oracle?.bestPeak == best.peak, "the run continues from the candidate the outcome names")
         }
         let peakLR = plan.isOracle ? best.peak : try plan.peak(cycle: m)
-        return (best.result, peakLR, oracle, bestCaptured, bestEpochStart)
+        return .finished(TrainingResult(best.training), peakLR, oracle, best.captured, best.epochStart)
     }
 
     private func secondsLeft(adding partial: Int) -> Double? {

@@ -15,13 +15,25 @@ import Tensor
 /// `dense_iterations`; parameters and BatchNorm statistics) and gets the same total budget `T`. The LR restarts at `lr` at the
 /// start of every cycle and drops 10x after `lr_drop` of the cycle. A (method, target, seed)
 /// run is short: it is written once, atomically, when it finishes; finished runs are skipped.
+/// A unit stopped by `shouldStop` (a signal) writes a checkpoint (`TVPGDProgress`) and the
+/// next run continues it from there, with the records of a run never stopped.
 public final class TVPGDRunner {
     public let spec: ExperimentSpec
     public let tv: TVPGDSpec
     public let store: RunStore
     public var progress: ((RunProgress) -> Void)?
+    /// One-off lines (a unit resumed from its checkpoint).
+    public var log: ((String) -> Void)?
     /// Called after every iteration's projection with (t, model, optimizer, masks): for tests.
     var afterIteration: ((Int, Model, any Optimizer, [Tensor]) -> Void)?
+    /// Asked after every iteration: true stops the unit after it with a checkpoint
+    /// (`RunError.stopped`). During the shared dense training there is no checkpoint: the
+    /// dense start is a pure function of the spec and seed, trained again by the next run.
+    public var shouldStop: () -> Bool = { false }
+    /// Stop as a signal would once this many iterations (dense ones included) have run in this call: for tests.
+    var stopAfterIterations: Int?
+    private var iterationsThisCall = 0
+    private var stopRequested: Bool { shouldStop() || stopAfterIterations.map { iterationsThisCall >= $0 } ?? false }
 
     public init(spec: ExperimentSpec, directory: String) throws {
         guard let tv = spec.tvpgd else { throw RunError.spec("spec \(spec.name) has no tvpgd section") }
@@ -38,6 +50,10 @@ public final class TVPGDRunner {
         store.recordsURL(schedule: Self.runName(method: method, target: target, seed: seed), seed: seed)
     }
 
+    func checkpointURL(method: String, target: Double, seed: UInt64) -> URL {
+        store.checkpointURL(schedule: Self.runName(method: method, target: target, seed: seed), seed: seed)
+    }
+
     /// Runs the missing units (all, or those in `only`); `gate` as in `Runner.run`. Returns
     /// the units this call ran. The dense start is shared by the units of one seed that run
     /// in this call; it is a pure function of the spec and the seed, so a unit run alone trains
@@ -52,20 +68,31 @@ public final class TVPGDRunner {
         let started = Date()
         var done = 0
         var ran: [RunUnit] = []
-        var dense: (seed: UInt64, splits: Splits, state: Checkpoint)?
+        var loaded: (seed: UInt64, splits: Splits)?
+        var dense: (seed: UInt64, state: Checkpoint)?
         for (i, unit) in pending.enumerated() {
+            if stopRequested { throw RunError.stopped("stopped before unit \(unit.index) (\(unit.name)) started") }
             let (method, target, seed) = (methods[unit.schedule]!, unit.target!, unit.seed)
             let lease = try gate?(unit)
             if gate != nil && lease == nil { continue }
             defer { lease?.release() }
             if FileManager.default.fileExists(atPath: recordsURL(method: method.name, target: target, seed: seed).path) { continue }
-            if dense?.seed != seed {
+            if loaded?.seed != seed {
                 let splits = try DataSource.load(dataset: spec.data.dataset, directory: spec.data.dataDir, split: spec.data.split,
                                                  validationFraction: spec.data.validationFraction, seed: seed)
-                if dense == nil { try MemoryEstimate.requireFit(model: spec.model, splits: splits, batchSize: spec.training.batchSize) }
-                dense = (seed, splits, try trainDense(seed: seed, splits: splits))
+                if loaded == nil { try MemoryEstimate.requireFit(model: spec.model, splits: splits, batchSize: spec.training.batchSize) }
+                loaded = (seed, splits)
             }
-            let records = try runOne(method: method, target: target, seed: seed, splits: dense!.splits, from: dense!.state) { t in
+            let splits = loaded!.splits
+            let ckptURL = checkpointURL(method: method.name, target: target, seed: seed)
+            var saved: Checkpoint?
+            if FileManager.default.fileExists(atPath: ckptURL.path) {
+                guard let data = FileManager.default.contents(atPath: ckptURL.path) else { throw RunError.io("cannot read checkpoint \(ckptURL.path)") }
+                saved = try Checkpoint.decode(data, file: ckptURL.path)
+            }
+            if saved == nil && dense?.seed != seed { dense = (seed, try trainDense(seed: seed, splits: splits)) }
+            let records = try runOne(method: method, target: target, seed: seed, splits: splits, from: saved ?? dense!.state,
+                                     resuming: saved != nil, file: ckptURL.path) { t in
                 let total = Double(pending.count * self.tv.iterations)
                 let fraction = Double(done * self.tv.iterations + t) / total
                 let elapsed = Date().timeIntervalSince(started)
@@ -77,6 +104,8 @@ public final class TVPGDRunner {
             }
             done += 1
             try AtomicFile.write(RunStore.encodeLines(records), to: recordsURL(method: method.name, target: target, seed: seed))
+            // The records mark the unit finished; its checkpoint has served.
+            if saved != nil { try? FileManager.default.removeItem(at: ckptURL) }
             ran.append(unit)
             let last = records.last!
             progress?(RunProgress(run: i + 1, runs: pending.count, schedule: "\(method.name) s=\(target)", seed: seed,
@@ -99,7 +128,12 @@ public final class TVPGDRunner {
         let model = try makeModel(splits: splits, seed: seed)
         let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
                               seed: seed, stream: "batches.dense", augment: spec.data.augment)
-        _ = trainer.train(iterations: tv.denseIterations, evalEvery: max(1, tv.denseIterations), lr: { _ in Float(self.tv.lr) })
+        var state = TrainingState()
+        guard trainer.train(from: &state, iterations: tv.denseIterations, evalEvery: max(1, tv.denseIterations),
+                            lr: { _ in self.iterationsThisCall += 1; return Float(self.tv.lr) },
+                            shouldStop: { self.stopRequested }) != nil else {
+            throw RunError.stopped("stopped the dense training of seed \(seed) at iteration \(state.iteration); the next run trains it again (the same dense start)")
+        }
         return Checkpoint(cycle: 0, recordsJSON: Data(), parameters: model.parameters, buffers: model.buffers)
     }
 
@@ -126,29 +160,55 @@ public final class TVPGDRunner {
         }
     }
 
-    func runOne(method: TVPGDSpec.Method, target: Double, seed: UInt64, splits: Splits, from dense: Checkpoint,
-                onIteration: (Int) -> Void) throws -> [TVPGDRecord] {
+    /// Trains one unit from the dense start, or (`resuming`) from a stopped unit's checkpoint
+    /// `start` (stored at `file`); returns its records.
+    func runOne(method: TVPGDSpec.Method, target: Double, seed: UInt64, splits: Splits, from start: Checkpoint,
+                resuming: Bool = false, file: String? = nil, onIteration: (Int) -> Void) throws -> [TVPGDRecord] {
         let schedule = try sparsitySchedule(method, target: target)
-        let model = try startModel(from: dense, splits: splits, seed: seed)
+        let model = try startModel(from: start, splits: splits, seed: seed)
         let weights = model.parameters.filter(spec.pruning.selection.includes)
         let scope: PruningScope = tv.scope == "global" ? .global : .layerwise
-        let trainer = Trainer(model: model, optimizer: makeOptimizer(), splits: splits, batchSize: spec.training.batchSize,
+        let optimizer = makeOptimizer()
+        let trainer = Trainer(model: model, optimizer: optimizer, splits: splits, batchSize: spec.training.batchSize,
                               seed: seed, stream: "batches.tvpgd", augment: spec.data.augment)
+        let dropouts = model.network.leaves.compactMap { $0 as? Dropout }
         var masks: [Tensor] = weights.map { Tensor(shape: $0.value.shape, repeating: 1) }
         var recovery = WeightRecoveryTracker()
         var recovered = 0
-        // One-shot (the paper's dt > T, eta(0) = 0): prune the dense network itself, once.
-        if schedule.fixesMask(at: 0) {
-            masks = try magprune(weights, sparsity: target, scope: scope)
-            recovered = try recovery.record(masks)
-        }
         var maskInstalled = false
         var records: [TVPGDRecord] = []
         var firstCycleMasks: [Tensor]?
         var early = EarlyStopAccuracy()
+        var first = 0
+        let ckptFile = file ?? checkpointURL(method: method.name, target: target, seed: seed).path
+        if resuming {
+            guard let blob = start.midCycle else { throw RunError.corruptCheckpoint(ckptFile, reason: "holds no TV-PGD state") }
+            let p = try TVPGDProgress.decode(blob, model: model, weights: weights, file: ckptFile)
+            let streams = p.dropout.compactMap(RNG.init(state:))
+            guard p.iteration > 0, p.iteration < tv.iterations, optimizer.importState(p.optimizer, into: model.parameters),
+                  trainer.batcher.restore(p.batcher), streams.count == dropouts.count else {
+                throw RunError.corruptCheckpoint(ckptFile, reason: "its TV-PGD state does not fit unit \(method.name) s=\(target)")
+            }
+            for (d, rng) in zip(dropouts, streams) { d.rng = rng }
+            let shaped = { (g: [[Float]]) in zip(weights, g).map { Tensor(shape: $0.value.shape, values: $1) } }
+            masks = shaped(p.masks)
+            firstCycleMasks = p.firstCycleMasks.map(shaped)
+            recovery = WeightRecoveryTracker(everPruned: p.everPruned)
+            recovered = p.recovered
+            maskInstalled = p.maskInstalled
+            records = p.records
+            early = p.earlyStop
+            first = p.iteration
+            log?("resuming TV-PGD unit \(method.name) s=\(target) seed \(seed) at iteration \(first)")
+        } else if schedule.fixesMask(at: 0) {
+            // One-shot (the paper's dt > T, eta(0) = 0): prune the dense network itself, once.
+            masks = try magprune(weights, sparsity: target, scope: scope)
+            recovered = try recovery.record(masks)
+        }
         var cycleStart = Date()
         let k = schedule.cycle(at: max(0, tv.iterations - 1)).cycle + 1
-        for t in 0..<tv.iterations {
+        for t in first..<tv.iterations {
+            iterationsThisCall += 1
             let position = schedule.cycle(at: t)
             let lr = position.offset < Int(tv.lrDrop * Double(position.length)) ? tv.lr : tv.lr / 10
             if schedule.fixesMask(at: t) != maskInstalled {
@@ -171,21 +231,31 @@ public final class TVPGDRunner {
                 early.record(iteration: done, validation: val, test: test)
             }
             if done % 50 == 0 { onIteration(done) }
-            guard endOfCycle else { continue }
-            let finalTest = trainer.evaluate(splits.test).accuracy
-            if firstCycleMasks == nil { firstCycleMasks = masks }
-            let kept = masks.reduce(0) { $0 + Int(Ops.sum($1.count, $1.data)) }
-            let total = masks.reduce(0) { $0 + $1.count }
-            records.append(TVPGDRecord(
-                method: method.name, kind: method.kind, target: target, seed: seed, cycle: position.cycle + 1, cycles: k,
-                measuredSparsity: 1 - Double(kept) / Double(total),
-                bestValAccuracy: early.isEmpty ? 0 : early.bestValidation,
-                earlyStopTestAccuracy: early.isEmpty ? finalTest : early.testAtBest,
-                finalTestAccuracy: finalTest, weightsRecovered: recovered,
-                maskDistance: try MaskMetrics.jaccardDistance(masks, firstCycleMasks!),
-                seconds: Date().timeIntervalSince(cycleStart), environment: .current))
-            early = EarlyStopAccuracy()
-            cycleStart = Date()
+            if endOfCycle {
+                let finalTest = trainer.evaluate(splits.test).accuracy
+                if firstCycleMasks == nil { firstCycleMasks = masks }
+                let kept = masks.reduce(0) { $0 + Int(Ops.sum($1.count, $1.data)) }
+                let total = masks.reduce(0) { $0 + $1.count }
+                records.append(TVPGDRecord(
+                    method: method.name, kind: method.kind, target: target, seed: seed, cycle: position.cycle + 1, cycles: k,
+                    measuredSparsity: 1 - Double(kept) / Double(total),
+                    bestValAccuracy: early.isEmpty ? 0 : early.bestValidation,
+                    earlyStopTestAccuracy: early.isEmpty ? finalTest : early.testAtBest,
+                    finalTestAccuracy: finalTest, weightsRecovered: recovered,
+                    maskDistance: try MaskMetrics.jaccardDistance(masks, firstCycleMasks!),
+                    seconds: Date().timeIntervalSince(cycleStart), environment: .current))
+                early = EarlyStopAccuracy()
+                cycleStart = Date()
+            }
+            if done < tv.iterations && stopRequested {
+                let p = TVPGDProgress(iteration: done, masks: masks.map(\.array), firstCycleMasks: firstCycleMasks?.map(\.array),
+                                      everPruned: recovery.everPruned, recovered: recovered, maskInstalled: maskInstalled,
+                                      earlyStop: early, records: records, optimizer: optimizer.exportState(model.parameters),
+                                      batcher: trainer.batcher.state, dropout: dropouts.map(\.rng.state))
+                try AtomicFile.write(Checkpoint(cycle: -1, recordsJSON: Data(), parameters: model.parameters, buffers: model.buffers,
+                                                midCycle: try p.encoded()).encoded(), to: URL(fileURLWithPath: ckptFile))
+                throw RunError.stopped("stopped TV-PGD unit \(method.name) s=\(target) seed \(seed) after iteration \(done) of \(tv.iterations); --resume continues from the checkpoint \(ckptFile)")
+            }
         }
         return records
     }

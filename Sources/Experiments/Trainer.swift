@@ -22,6 +22,31 @@ public struct TrainingResult: Sendable {
     public var seconds: Double
 }
 
+/// Where a training loop stands between two iterations: everything its remaining
+/// iterations and its result depend on besides the model, optimizer and data stream
+/// (those have their own state). The learning rate is a function of `iteration`.
+public struct TrainingState: Sendable, Equatable, Codable {
+    /// Iterations done.
+    public var iteration = 0
+    public var earlyStop = EarlyStopAccuracy()
+    public var points: [EvaluationPoint] = []
+    /// Training loss summed since the last evaluation, and how many batches it sums.
+    public var lossSum = 0.0
+    public var lossCount = 0
+    /// The latest evaluation.
+    public var last = EvaluationPoint(iteration: 0, trainLoss: 0, validationAccuracy: 0, testAccuracy: 0)
+
+    public init() {}
+}
+
+extension TrainingResult {
+    /// The result of a loop that ended in `state` (`seconds`: its wall time, when known).
+    public init(_ state: TrainingState, seconds: Double = 0) {
+        self.init(earlyStop: state.earlyStop, points: state.points, finalValidationAccuracy: state.last.validationAccuracy,
+                  finalTestAccuracy: state.last.testAccuracy, trainLoss: state.last.trainLoss, seconds: seconds)
+    }
+}
+
 /// Progress of a running phase, for the CLI's progress lines.
 public struct TrainingProgress: Sendable {
     public var iteration: Int
@@ -96,43 +121,51 @@ public final class Trainer {
     public func train(iterations: Int, evalEvery: Int, lr: (Int) -> Float,
                       progress: ((TrainingProgress) -> Void)? = nil,
                       heartbeatSeconds: Double = 30, heartbeat: ((Int, Double, Double) -> Void)? = nil) -> TrainingResult {
-        precondition(iterations >= 0 && evalEvery > 0)
+        var state = TrainingState()
+        return train(from: &state, iterations: iterations, evalEvery: evalEvery, lr: lr, progress: progress,
+                     heartbeatSeconds: heartbeatSeconds, heartbeat: heartbeat)!
+    }
+
+    /// The same loop continued from `state` (iteration `state.iteration` onwards), which it
+    /// keeps up to date. After every iteration (its update and, when due, its evaluation) it
+    /// asks `shouldStop`; on yes it returns nil with `state` describing exactly where it
+    /// stopped, so the loop can be continued later, in another process, with the same result.
+    public func train(from state: inout TrainingState, iterations: Int, evalEvery: Int, lr: (Int) -> Float,
+                      progress: ((TrainingProgress) -> Void)? = nil,
+                      heartbeatSeconds: Double = 30, heartbeat: ((Int, Double, Double) -> Void)? = nil,
+                      shouldStop: () -> Bool = { false }) -> TrainingResult? {
+        precondition(iterations >= 0 && evalEvery > 0 && state.iteration <= iterations)
         let start = Date()
-        var early = EarlyStopAccuracy()
-        var points: [EvaluationPoint] = []
-        var lossSum = 0.0, lossCount = 0
         var lastBeat = start
-        var last = EvaluationPoint(iteration: 0, trainLoss: 0, validationAccuracy: 0, testAccuracy: 0)
-        for t in 0..<iterations {
-            lossSum += Double(step(lr: lr(t)))
-            lossCount += 1
+        let first = state.iteration
+        for t in first..<iterations {
+            state.lossSum += Double(step(lr: lr(t)))
+            state.lossCount += 1
             let done = t + 1
+            state.iteration = done
             if let heartbeat, Date().timeIntervalSince(lastBeat) >= heartbeatSeconds {
                 lastBeat = Date()
-                heartbeat(done, lossSum / Double(lossCount), lastBeat.timeIntervalSince(start))
+                heartbeat(done, state.lossSum / Double(state.lossCount), lastBeat.timeIntervalSince(start))
             }
             if done % evalEvery == 0 || done == iterations {
                 let val = evaluate(splits.validation).accuracy
                 let test = evaluate(splits.test).accuracy
-                last = EvaluationPoint(iteration: done, trainLoss: lossSum / Double(lossCount),
-                                       validationAccuracy: val, testAccuracy: test)
-                points.append(last)
-                early.record(iteration: done, validation: val, test: test)
-                lossSum = 0; lossCount = 0
-                progress?(TrainingProgress(iteration: done, iterations: iterations, point: last,
+                state.last = EvaluationPoint(iteration: done, trainLoss: state.lossSum / Double(state.lossCount),
+                                             validationAccuracy: val, testAccuracy: test)
+                state.points.append(state.last)
+                state.earlyStop.record(iteration: done, validation: val, test: test)
+                state.lossSum = 0; state.lossCount = 0
+                progress?(TrainingProgress(iteration: done, iterations: iterations, point: state.last,
                                            elapsed: Date().timeIntervalSince(start)))
                 lastBeat = Date()
             }
+            if done < iterations && shouldStop() { return nil }
         }
         if iterations == 0 {
             let val = evaluate(splits.validation).accuracy, test = evaluate(splits.test).accuracy
-            last = EvaluationPoint(iteration: 0, trainLoss: 0, validationAccuracy: val, testAccuracy: test)
-            early.record(iteration: 0, validation: val, test: test)
+            state.last = EvaluationPoint(iteration: 0, trainLoss: 0, validationAccuracy: val, testAccuracy: test)
+            state.earlyStop.record(iteration: 0, validation: val, test: test)
         }
-        return TrainingResult(earlyStop: early, points: points,
-                              finalValidationAccuracy: last.validationAccuracy,
-                              finalTestAccuracy: last.testAccuracy,
-                              trainLoss: last.trainLoss,
-                              seconds: Date().timeIntervalSince(start))
+        return TrainingResult(state, seconds: Date().timeIntervalSince(start))
     }
 }

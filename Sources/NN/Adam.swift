@@ -29,6 +29,8 @@ public final class Adam: Optimizer {
     public func state(of p: Parameter) -> [Tensor] { store.existing(for: p) }
     /// Forgets all moments and step counts.
     public func reset() { store.reset() }
+    public func exportState(_ parameters: [Parameter]) -> OptimizerState { store.export(parameters) }
+    public func importState(_ state: OptimizerState, into parameters: [Parameter]) -> Bool { store.load(state, into: parameters) }
     /// Steps taken on `p` since creation or `reset` (bias correction uses it).
     public func stepCount(of p: Parameter) -> Int { store.stepCount(of: p) }
 

@@ -11,6 +11,11 @@ public protocol Optimizer: AnyObject {
     func state(of parameter: Parameter) -> [Tensor]
     /// Forget all state (a fresh optimizer, as at the start of a retraining cycle if wanted).
     func reset()
+    /// All state of `parameters`, in their order (for mid-cycle checkpoints).
+    func exportState(_ parameters: [Parameter]) -> OptimizerState
+    /// Replaces all state with `state` exported for the same parameters; false (nothing
+    /// changed) when it does not fit them.
+    func importState(_ state: OptimizerState, into parameters: [Parameter]) -> Bool
 }
 
 /// Per-parameter state keyed by identity, created lazily on first use.
@@ -43,6 +48,12 @@ final class StateStore {
 
     func stepCount(of p: Parameter) -> Int { steps[ObjectIdentifier(p)] ?? 0 }
 
+    func setStepCount(_ t: Int, of p: Parameter) {
+        guard t > 0 else { return }
+        _ = slots(for: p)  // the slot entry retains `p`, so its identifier stays its own
+        steps[ObjectIdentifier(p)] = t
+    }
+
     func reset() {
         slots = [:]
         steps = [:]
@@ -68,6 +79,8 @@ public final class SGD: Optimizer {
     public func state(of p: Parameter) -> [Tensor] { store.existing(for: p) }
     /// Forgets all momentum.
     public func reset() { store.reset() }
+    public func exportState(_ parameters: [Parameter]) -> OptimizerState { store.export(parameters) }
+    public func importState(_ state: OptimizerState, into parameters: [Parameter]) -> Bool { store.load(state, into: parameters) }
 
     /// One SGD update of `parameters` with learning rate `lr`, honouring their masks.
     public func step(_ parameters: [Parameter], lr: Float) {

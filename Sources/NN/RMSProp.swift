@@ -24,6 +24,8 @@ public final class RMSProp: Optimizer {
     public func state(of p: Parameter) -> [Tensor] { store.existing(for: p) }
     /// Forgets all state.
     public func reset() { store.reset() }
+    public func exportState(_ parameters: [Parameter]) -> OptimizerState { store.export(parameters) }
+    public func importState(_ state: OptimizerState, into parameters: [Parameter]) -> Bool { store.load(state, into: parameters) }
 
     /// One RMSProp update of `parameters` with learning rate `lr`, honouring their masks.
     public func step(_ parameters: [Parameter], lr: Float) {

@@ -38,9 +38,14 @@ public enum MaskMetrics {
 /// Weight recovery over a whole run: "pruned at an earlier step and unpruned now" counts
 /// a weight pruned at *any* earlier recorded step, so it remembers every entry ever pruned.
 public struct WeightRecoveryTracker: Sendable {
-    private var everPruned: [[Bool]] = []
+    /// Per mask, per entry: pruned at some recorded step (empty before the first record).
+    /// Public so a checkpoint can store it and continue the count.
+    public private(set) var everPruned: [[Bool]] = []
 
     public init() {}
+
+    /// A tracker continuing from `everPruned` (read back from a checkpoint).
+    public init(everPruned: [[Bool]]) { self.everPruned = everPruned }
 
     /// Records the masks of the current step and returns how many kept entries were pruned
     /// at some earlier recorded step (0 for the first call).

@@ -9,6 +9,13 @@ public struct WeightSnapshot: Sendable, Equatable, Codable {
         public let name: String
         public let shape: [Int]
         public let values: [Float]
+
+        public init(name: String, shape: [Int], values: [Float]) {
+            precondition(shape.reduce(1, *) == values.count, "snapshot entry \(name): \(values.count) values for shape \(shape)")
+            self.name = name
+            self.shape = shape
+            self.values = values
+        }
     }
 
     public let entries: [Entry]
@@ -17,6 +24,9 @@ public struct WeightSnapshot: Sendable, Equatable, Codable {
         try requireUniqueNames(parameters)
         entries = parameters.map { Entry(name: $0.name, shape: $0.value.shape, values: $0.value.array) }
     }
+
+    /// A snapshot of the given entries (e.g. read back from a checkpoint).
+    public init(entries: [Entry]) { self.entries = entries }
 
     public subscript(name: String) -> Entry? { entries.first { $0.name == name } }
 

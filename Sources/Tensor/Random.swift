@@ -18,6 +18,16 @@ public struct RNG: RandomNumberGenerator, Sendable {
         self.init(seed: seed ^ (RNG.fnv1a(stream) &* 0x9E37_79B9_7F4A_7C15))
     }
 
+    /// The generator's position as four words, for checkpoints that must continue a stream
+    /// exactly where it stopped (`init(state:)` takes it back).
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// The generator at a position `state` returned; nil unless given four words.
+    public init?(state: [UInt64]) {
+        guard state.count == 4 else { return nil }
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+    }
+
     /// A child stream (e.g. per epoch) derived from this generator's state.
     public mutating func derive(_ stream: String) -> RNG {
         RNG(seed: next() ^ RNG.fnv1a(stream))

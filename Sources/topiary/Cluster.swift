@@ -82,14 +82,39 @@ private final class JobQueue: @unchecked Sendable {
     private var next = 0
     private let units: [RunUnit]
     private(set) var failures: [String] = []
+    private var running: [Process] = []
+    private var stopping = false
 
     init(_ units: [RunUnit]) { self.units = units }
 
     func take() -> RunUnit? {
         lock.lock(); defer { lock.unlock() }
-        guard next < units.count else { return nil }
+        guard !stopping, next < units.count else { return nil }
         next += 1
         return units[next - 1]
+    }
+
+    var stopped: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopping
+    }
+
+    func started(_ p: Process) {
+        lock.lock(); defer { lock.unlock() }
+        running.append(p)
+        if stopping { p.terminate() }
+    }
+
+    func ended(_ p: Process) {
+        lock.lock(); defer { lock.unlock() }
+        running.removeAll { $0 === p }
+    }
+
+    /// Passes the stop on (SIGTERM) to every running child and starts no more.
+    func stop() {
+        lock.lock(); defer { lock.unlock() }
+        stopping = true
+        for p in running { p.terminate() }
     }
 
     func fail(_ line: String) {
@@ -116,6 +141,11 @@ extension Run {
         if let dataDir = input.dataDir { common += ["--data-dir", dataDir] }
         let args = common
         let specPath = input.spec
+        // SIGTERM / SIGUSR1 to this process: each child stops after its iteration with a checkpoint.
+        StopSignals.install { line in
+            log(line)
+            queue.stop()
+        }
         DispatchQueue.concurrentPerform(iterations: min(jobs, todo.count)) { _ in
             while let u = queue.take() {
                 let p = Process()
@@ -123,12 +153,21 @@ extension Run {
                 p.arguments = [subcommand, specPath, "--unit", String(u.index)] + args
                 do {
                     try p.run()
+                    queue.started(p)
                     p.waitUntilExit()
-                    if p.terminationStatus != 0 { queue.fail("unit \(u.index) (\(u.name)) exited with status \(p.terminationStatus)") }
+                    queue.ended(p)
+                    let stopped = queue.stopped && p.terminationStatus == StopSignals.exitStatus
+                    if p.terminationStatus != 0 && !stopped {
+                        queue.fail("unit \(u.index) (\(u.name)) exited with status \(p.terminationStatus)")
+                    }
                 } catch {
                     queue.fail("unit \(u.index) (\(u.name)) could not start: \(error)")
                 }
             }
+        }
+        if queue.stopped && queue.failures.isEmpty {
+            log("stopped: the running units wrote their checkpoints; run again with --resume to continue")
+            throw ExitCode(StopSignals.exitStatus)
         }
         if !queue.failures.isEmpty {
             throw CLIError("\(queue.failures.count) of \(todo.count) units failed: \(queue.failures.joined(separator: "; "))")

@@ -11,13 +11,14 @@ struct Run: ParsableCommand {
             records/SCHEDULE--seedN.jsonl (one JSON line per cycle), checkpoints/ (one per run, \
             after every cycle), then report.md, results.csv and SVG plots. Finished runs are never \
             recomputed; an interrupted run continues with --resume and ends with exactly the numbers \
-            an uninterrupted run gives.
+            an uninterrupted run gives. On SIGTERM or SIGUSR1 a unit finishes its current iteration, \
+            writes a mid-cycle checkpoint and exits with status 75; --resume continues from it.
             """)
 
     @OptionGroup var input: SpecOptions
     @Option(help: "Run directory (default: runs/NAME-HASH).")
     var out: String?
-    @Flag(help: "Continue interrupted runs from their last finished cycle.")
+    @Flag(help: "Continue interrupted runs from their checkpoint (the last finished cycle, or mid-cycle after SIGTERM/SIGUSR1).")
     var resume = false
     @Option(name: [.customLong("unit"), .customLong("units")],
             help: "Run only these units (topiary plan lists them): 3, 0,3,5-7, or env (SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX).")
@@ -56,6 +57,7 @@ struct Run: ParsableCommand {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(head)  cycle \(p.cycle)/\(p.cycles)  iteration \(p.iteration)/\(p.iterations)\(left)".utf8))
             }
         }
+        StopSignals.install { log(tag + $0) }
         let claims = UnitClaims(directory: dir)
         claims.log = { log(tag + $0) }
         let selected = only.map { " (units \($0.sorted().map(String.init).joined(separator: ",")))" } ?? ""
@@ -63,15 +65,26 @@ struct Run: ParsableCommand {
             log("\(tag)experiment \(experiment.name): TV-PGD, \(tv.methods.count) methods x \(tv.targets.count) targets x \(experiment.seeds.count) seeds\(selected) -> \(dir)")
             let runner = try TVPGDRunner(spec: experiment, directory: dir)
             runner.progress = progress
-            try runner.run(only: only, gate: claims.gate)
+            runner.log = { log(tag + $0) }
+            runner.shouldStop = { StopSignals.requested }
+            try stoppable { try runner.run(only: only, gate: claims.gate) }
         } else {
             log("\(tag)experiment \(experiment.name): \(experiment.schedules.count) schedules x \(experiment.seeds.count) seeds, \(experiment.pruning.cycles) pruning cycles\(selected) -> \(dir)")
             let runner = Runner(spec: experiment, directory: dir)
             runner.progress = progress
             runner.log = { log(tag + $0) }
-            try runner.run(resume: resume, only: only, gate: claims.gate)
+            runner.shouldStop = { StopSignals.requested }
+            try stoppable { try runner.run(resume: resume, only: only, gate: claims.gate) }
         }
         if !child { try finish(directory: dir) }
+    }
+
+    /// Runs `body`; a unit stopped by a signal is one line and `StopSignals.exitStatus`.
+    private func stoppable(_ body: () throws -> Void) throws {
+        do { try body() } catch RunError.stopped(let message) {
+            log(message)
+            throw ExitCode(StopSignals.exitStatus)
+        }
     }
 
     /// Renders the report once every unit has finished; otherwise says what is left.

@@ -126,8 +126,8 @@ private func tool(_ args: [String], conf: String) -> (Int32, String) {
     }
 
     /// USR1 to a task's batch shell (what --signal=B:USR1@S sends before the time limit): the
-    /// task stops its unit and requeues itself; the requeued task takes over the stale claim,
-    /// resumes from the last finished cycle and ends with the local records.
+    /// task stops its unit (which writes a mid-cycle checkpoint) and requeues itself; the
+    /// requeued task resumes at the iteration the unit stopped after and ends with the local records.
     @Test func aSignalledTaskRequeuesAndResumes() throws {
         guard geteuid() == 0, topiaryBinary != nil else {
             print("skipped aSignalledTaskRequeuesAndResumes: needs root and the built topiary executable")
@@ -170,7 +170,14 @@ private func tool(_ args: [String], conf: String) -> (Int32, String) {
         }
         let log = (try? String(contentsOfFile: viaSlurm + "/slurm/unit-0.out", encoding: .utf8)) ?? ""
         #expect(log.contains("USR1: the time limit is near; stopping unit 0 and requeueing it"), "\(log)")
-        #expect(log.contains("taking over the stale claim"), "\(log)")
+        // The unit finished its iteration, wrote a mid-cycle checkpoint and released its claim;
+        // the requeued task continued inside that cycle, not from its start.
+        #expect(log.contains("SIGTERM: stopping after the current iteration and writing a checkpoint"), "\(log)")
+        #expect(log.contains("--resume continues from the mid-cycle checkpoint"), "\(log)")
+        let resumed = try #require(log.firstMatch(of: /resuming schedule constant seed 4 at cycle (\d+) iteration (\d+)/), "\(log)")
+        let stoppedAt = try #require(log.firstMatch(of: /stopped schedule constant seed 4 in cycle (\d+) after iteration (\d+) of 40/), "\(log)")
+        #expect(resumed.1 == stoppedAt.1 && resumed.2 == stoppedAt.2)
+        #expect(Int(resumed.2)! > 0)
         #expect(records(viaSlurm, unit).count == 4)
         #expect(records(viaSlurm, unit) == records(local, unit))
     }
