@@ -126,15 +126,22 @@ extension Conv2d {
         return true
     }
 
-    /// Copies one sample into zero-padded planes.
+    /// Copies one sample into zero-padded planes, writing every float once.
     private static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
-        let c = sg.g.channels, h = sg.g.height, w = sg.g.width, py = sg.g.padY, px = sg.g.padX
-        to.update(repeating: 0, count: sg.inputStride)
+        let c = sg.g.channels, h = sg.g.height, w = sg.g.width, py = sg.g.padY, px = sg.g.padX, wp = sg.wp
         for ci in 0..<c {
+            let plane = to + ci * sg.plane
+            plane.update(repeating: 0, count: py * wp + px)
             for y in 0..<h {
-                (to + ci * sg.plane + (y + py) * sg.wp + px).update(from: x + (ci * h + y) * w, count: w)
+                let row = plane + (y + py) * wp + px
+                row.update(from: x + (ci * h + y) * w, count: w)
+                // The right padding of this row and the left padding of the next.
+                (row + w).update(repeating: 0, count: 2 * px)
             }
+            let end = (h + py) * wp + px
+            (plane + end).update(repeating: 0, count: sg.plane - end)
         }
+        (to + c * sg.plane).update(repeating: 0, count: sg.inputStride - c * sg.plane)
     }
 
     /// Backward after a sparse forward: dW at kept positions only (unless
@@ -170,13 +177,19 @@ extension Conv2d {
             for s in lo..<hi {
                 let dys = st.p + s * dyStride
                 if sg.direct {
-                    dys.update(repeating: 0, count: dyStride)
+                    // Margins and the discarded columns zero, every float written once.
+                    let wp = sg.wp, gap = wp - ow
+                    dys.update(repeating: 0, count: sg.margin)
                     for oc in 0..<o {
+                        let plane = dys + sg.margin + oc * sg.dyPlaneStride
                         for oy in 0..<oh {
-                            (dys + sg.margin + oc * sg.dyPlaneStride + oy * sg.wp)
-                                .update(from: dyp.p + (s * o + oc) * area + oy * ow, count: ow)
+                            (plane + oy * wp).update(from: dyp.p + (s * o + oc) * area + oy * ow, count: ow)
+                            (plane + oy * wp + ow).update(repeating: 0, count: gap)
                         }
+                        (plane + oh * wp).update(repeating: 0, count: sg.margin)
                     }
+                    let used = sg.margin + o * sg.dyPlaneStride
+                    (dys + used).update(repeating: 0, count: dyStride - used)
                 }
                 guard inputGradient else { continue }
                 let dxs = dxp.p + s * inSize, scr = scratch[w].p

@@ -155,3 +155,46 @@ import Tensor
         #expect(!layer.sparse.lastForwardSparse)
     }
 }
+
+/// SGD visiting only kept entries (`SGD.kernels`) gives the same bits as the full masked update,
+/// keeps pruned weights and momentum at 0 whatever their gradient, also across mask changes.
+@Suite struct SparseSGDTests {
+    @Test(arguments: [(Float(0), false), (Float(0.9), false), (Float(0.9), true)])
+    func keptOnlyUpdateMatchesFullUpdate(momentum: Float, nesterov: Bool) {
+        var rng = RNG(seed: 8, stream: "sgd")
+        func make() -> Parameter {
+            let p = Parameter(name: "w", shape: [40, 30], prunable: true, kind: "linear")
+            return p
+        }
+        let a = make(), b = make()
+        for i in 0..<a.count { let v = rng.normal(); a.value[i] = v; b.value[i] = v }
+        let full = SGD(momentum: momentum, weightDecay: 1e-3, nesterov: nesterov)
+        full.kernels = .dense
+        let kept = SGD(momentum: momentum, weightDecay: 1e-3, nesterov: nesterov)
+        kept.kernels = .sparse
+        func mask(_ keep: Double) -> Tensor {
+            let m = Tensor(shape: [40, 30])
+            for i in 0..<m.count { m[i] = Double(rng.uniform()) < keep ? 1 : 0 }
+            return m
+        }
+        for step in 0..<12 {
+            if step == 0 || step == 5 {
+                let m = mask(step == 0 ? 0.3 : 0.1)
+                // The second mask may keep entries the first pruned: they restart from 0.
+                a.setMask(m)
+                b.setMask(m.clone())
+            }
+            for i in 0..<a.count { let g = rng.normal(); a.grad[i] = g; b.grad[i] = g }
+            full.step([a], lr: 0.1)
+            kept.step([b], lr: 0.1)
+            #expect(a.value.array == b.value.array, "step \(step): values")
+            #expect(full.state(of: a).map(\.array) == kept.state(of: b).map(\.array), "step \(step): momentum")
+            let m = b.mask!
+            for i in 0..<b.count where m[i] == 0 {
+                #expect(b.value[i] == 0)
+                if let buf = kept.state(of: b).first { #expect(buf[i] == 0) }
+            }
+        }
+        #expect(b.keptIndices.count == Int(Ops.sum(b.count, b.mask!.data)))
+    }
+}
