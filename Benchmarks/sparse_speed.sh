@@ -3,12 +3,16 @@
 # Each cell is one `topiary bench --compare` process that alternates timed rounds of dense
 # and `--kernels` (auto by default) kernels on the same pruned net (global magnitude masks),
 # so load from other processes hits both; it prints medians over rounds and their ratio.
+# By default one thread and process CPU time per step (--clock cpu): on a shared machine
+# that is the compute time, while wall time swings with the other processes' load;
+# --threads 2 --clock wall measures the elapsed time of a two-thread step instead.
 #
 # Usage: Benchmarks/sparse_speed.sh [--models "mlp resnet20"] [--densities "100 50 20 10 5 2"]
-#                                    [--rounds N] [--steps N] [--kernels auto|sparse] [--no-build]
+#                                    [--rounds N] [--steps N] [--kernels auto|sparse] [--threads N]
+#                                    [--clock cpu|wall] [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-models="mlp resnet20" densities="100 50 20 10 5 2" rounds=3 steps="" kernels=auto build=1
+models="mlp resnet20" densities="100 50 20 10 5 2" rounds=3 steps="" kernels=auto build=1 threads=1 clock=cpu
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) models=$2; shift 2 ;;
@@ -16,13 +20,16 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --kernels) kernels=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --clock) clock=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     *) echo "unknown argument '$1'" >&2; exit 1 ;;
   esac
 done
 [ "$build" = 1 ] && swift build -c release >/dev/null
 bin=.build/release/topiary
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, kernels $($bin bench --help >/dev/null; echo "$kernels"), ISA ${TOPIARY_ISA:-widest}"
+clockflag=(); [ "$clock" = cpu ] && clockflag=(--cpu-time)
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $threads thread(s), $clock time, $rounds rounds; ISA ${TOPIARY_ISA:-widest}"
 printf "| %-9s | %7s | %-9s | %10s | %10s | %6s |\n" model density mode "dense ms" "$kernels ms" ratio
 printf "|%s|%s|%s|%s|%s|%s|\n" ----------- --------- ----------- ------------ ------------ --------
 for m in $models; do
@@ -36,7 +43,7 @@ for m in $models; do
       extra=(); n=$tsteps
       [ "$mode" = inference ] && extra=(--inference) && n=$isteps
       json=$($bin bench "${args[@]}" --sparsity "$s" --kernels "$kernels" --compare "$rounds" --steps "$n" \
-             --warmup 2 --json "${extra[@]}")
+             --warmup 2 --threads "$threads" --json "${clockflag[@]}" "${extra[@]}")
       python3 - "$m" "$d" "$mode" "$kernels" "$json" <<'PY'
 import json, sys
 m, d, mode, k, j = sys.argv[1:]

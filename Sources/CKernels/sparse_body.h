@@ -99,15 +99,51 @@ void TK_VARIANT(sparse_sampled_dot)(size_t r0, size_t r1, const int32_t *restric
     }
 }
 
+#ifndef TK_TRANSPOSE_HELPERS
+#define TK_TRANSPOSE_HELPERS
+typedef float tk_sv8 __attribute__((vector_size(32), aligned(4)));
+#define TK_LOAD8(p) ({ tk_sv8 v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define TK_STORE8(p, v) do { tk_sv8 s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+#endif
+
 void TK_VARIANT(transpose)(size_t rows, size_t cols, const float *restrict src, size_t lds,
                            float *restrict dst, size_t ldd) {
-    enum { B = 16 };
-    for (size_t r0 = 0; r0 < rows; r0 += B) {
-        const size_t r1 = r0 + B < rows ? r0 + B : rows;
-        for (size_t c0 = 0; c0 < cols; c0 += B) {
-            const size_t c1 = c0 + B < cols ? c0 + B : cols;
-            for (size_t c = c0; c < c1; c++)
-                for (size_t r = r0; r < r1; r++) dst[c * ldd + r] = src[r * lds + c];
+    const size_t r8 = rows & ~(size_t)7, c8 = cols & ~(size_t)7;
+    // 8x8 tiles transposed in registers (unpack, 64-bit interleave, 128-bit halves).
+    for (size_t r = 0; r < r8; r += 8) {
+        for (size_t c = 0; c < c8; c += 8) {
+            const float *s = src + r * lds + c;
+            const tk_sv8 a0 = TK_LOAD8(s), a1 = TK_LOAD8(s + lds), a2 = TK_LOAD8(s + 2 * lds), a3 = TK_LOAD8(s + 3 * lds);
+            const tk_sv8 a4 = TK_LOAD8(s + 4 * lds), a5 = TK_LOAD8(s + 5 * lds), a6 = TK_LOAD8(s + 6 * lds), a7 = TK_LOAD8(s + 7 * lds);
+            const tk_sv8 t0 = __builtin_shufflevector(a0, a1, 0, 8, 1, 9, 4, 12, 5, 13);
+            const tk_sv8 t1 = __builtin_shufflevector(a0, a1, 2, 10, 3, 11, 6, 14, 7, 15);
+            const tk_sv8 t2 = __builtin_shufflevector(a2, a3, 0, 8, 1, 9, 4, 12, 5, 13);
+            const tk_sv8 t3 = __builtin_shufflevector(a2, a3, 2, 10, 3, 11, 6, 14, 7, 15);
+            const tk_sv8 t4 = __builtin_shufflevector(a4, a5, 0, 8, 1, 9, 4, 12, 5, 13);
+            const tk_sv8 t5 = __builtin_shufflevector(a4, a5, 2, 10, 3, 11, 6, 14, 7, 15);
+            const tk_sv8 t6 = __builtin_shufflevector(a6, a7, 0, 8, 1, 9, 4, 12, 5, 13);
+            const tk_sv8 t7 = __builtin_shufflevector(a6, a7, 2, 10, 3, 11, 6, 14, 7, 15);
+            const tk_sv8 u0 = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
+            const tk_sv8 u1 = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+            const tk_sv8 u2 = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+            const tk_sv8 u3 = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+            const tk_sv8 u4 = __builtin_shufflevector(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13);
+            const tk_sv8 u5 = __builtin_shufflevector(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+            const tk_sv8 u6 = __builtin_shufflevector(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13);
+            const tk_sv8 u7 = __builtin_shufflevector(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+            float *d = dst + c * ldd + r;
+            TK_STORE8(d, __builtin_shufflevector(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11));
+            TK_STORE8(d + ldd, __builtin_shufflevector(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11));
+            TK_STORE8(d + 2 * ldd, __builtin_shufflevector(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11));
+            TK_STORE8(d + 3 * ldd, __builtin_shufflevector(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11));
+            TK_STORE8(d + 4 * ldd, __builtin_shufflevector(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15));
+            TK_STORE8(d + 5 * ldd, __builtin_shufflevector(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15));
+            TK_STORE8(d + 6 * ldd, __builtin_shufflevector(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15));
+            TK_STORE8(d + 7 * ldd, __builtin_shufflevector(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15));
         }
+        for (size_t c = c8; c < cols; c++)
+            for (size_t i = r; i < r + 8; i++) dst[c * ldd + i] = src[i * lds + c];
     }
+    for (size_t r = r8; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
 }

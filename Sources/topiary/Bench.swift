@@ -38,6 +38,10 @@ struct Bench: ParsableCommand {
     var inference = false
     @Option(help: "Alternate timed rounds of dense kernels and of --kernels' mode (default auto) this many times in one process, and print both and their ratio (medians over rounds).")
     var compare = 0
+    @Option(help: "With auto kernels: the largest kept fraction at which a layer runs sparse (default: the measured SparseKernels thresholds).")
+    var sparseThreshold: Double?
+    @Flag(help: "With --compare: compare process CPU time per step instead of wall time (with --threads 1, the compute time even while other processes share the cores).")
+    var cpuTime = false
 
     func run() throws {
         guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
@@ -48,6 +52,10 @@ struct Bench: ParsableCommand {
         try MemoryEstimate.check(model: model, inputShape: shape, classes: classes, batchSize: batchSize)
         let net = try ModelZoo.make(model, inputShape: shape, classes: classes, seed: 1)
         if pruning { return try benchPruning(net) }
+        if let t = sparseThreshold {
+            SparseKernels.linearThreshold = t
+            SparseKernels.convolutionThreshold = t
+        }
         if sparsity > 0 {
             guard sparsity < 1 else { throw CLIError("--sparsity must be in [0, 1), got \(sparsity)") }
             if structured {
@@ -112,9 +120,11 @@ extension Bench {
             for mode in round % 2 == 0 ? [KernelMode.dense, chosen] : [chosen, .dense] {
                 SparseKernels.mode = mode
                 step()
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
                 for _ in 0..<steps { step() }
-                times[mode]!.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps))
+                let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
+                let cpu = (processCPUSeconds() - cpuStart) * 1000 / Double(steps)
+                times[mode]!.append(cpuTime ? cpu : wall)
             }
         }
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
@@ -122,11 +132,12 @@ extension Bench {
         if json {
             try printJSON(["model": model, "batch_size": batchSize, "sparsity": sparsity, "structured": structured,
                            "inference": inference, "threads": Parallel.threads, "isa": VectorISA.active.rawValue,
+                           "clock": cpuTime ? "cpu" : "wall",
                            "dense_ms": dense, "\(chosen.rawValue)_ms": other, "speedup": dense / other] as [String: Any])
         } else {
-            print(String(format: "%@ batch %d sparsity %.3f %@: dense %.3f ms/step, %@ %.3f ms/step, speedup %.2fx (%d rounds of %d steps)",
+            print(String(format: "%@ batch %d sparsity %.3f %@: dense %.3f ms/step, %@ %.3f ms/step (%@), speedup %.2fx (%d rounds of %d steps)",
                          model, batchSize, sparsity, inference ? "inference" : "training", dense, chosen.rawValue, other,
-                         dense / other, compare, steps))
+                         cpuTime ? "CPU time" : "wall time", dense / other, compare, steps))
         }
     }
 
