@@ -1,2 +1,3 @@
 #define TK_VARIANT(name) tk_portable_##name
 #include "kernels_body.h"
+#include "sparse_body.h"

@@ -397,13 +397,16 @@ public final class Runner {
                               seed: seed, stream: "saliency.cycle\(m)")
         model.zeroGradients()
         let dLogits = Tensor(shape: [0])
-        for _ in 0..<spec.pruning.gradientBatches {
-            trainer.batcher.next()
-            let out = model.forward(trainer.batcher.inputs, training: true)
-            trainer.batcher.labels.withUnsafeBufferPointer {
-                _ = SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: dLogits)
+        // The saliency reads every entry's gradient, so sparse layers compute the full dW here.
+        SparseKernels.withDenseWeightGradients {
+            for _ in 0..<spec.pruning.gradientBatches {
+                trainer.batcher.next()
+                let out = model.forward(trainer.batcher.inputs, training: true)
+                trainer.batcher.labels.withUnsafeBufferPointer {
+                    _ = SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: dLogits)
+                }
+                model.backward(dLogits)
             }
-            model.backward(dLogits)
         }
         var grads: [String: Tensor] = [:]
         for p in model.parameters where p.prunable { grads[p.name] = p.grad.clone() }

@@ -116,6 +116,8 @@ public final class Conv2d: InputGradientSkippable {
     public let kernelHeight: Int, kernelWidth: Int
     public let stride: Int, padding: Int, groups: Int
     public var computesInputGradient = true
+    /// This layer's kernels once its weight is masked; nil follows `SparseKernels.mode`.
+    public var kernels: KernelMode?
     public let workspace: ConvWorkspace
 
     private var input: Tensor?
@@ -133,8 +135,10 @@ public final class Conv2d: InputGradientSkippable {
     private var blockedInputs: [Tensor] = []
     /// Whether `blockedInputs` holds the last forward's input.
     private var keptBlockedInput = false
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
+    let output = Tensor(shape: [0])
+    let gradInput = Tensor(shape: [0])
+    /// Sparse kernels' patterns and buffers (SparseConv.swift).
+    let sparse = SparseLayerState()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 groups: Int = 1, bias: Bool = true, name: String = "conv",
@@ -310,6 +314,10 @@ public final class Conv2d: InputGradientSkippable {
         let g = geometry(x.shape)
         input = x
         let n = x.shape[0], o = outChannels, area = g.outputArea
+        if sparseForward(x, g) {
+            lastPlans = []
+            return output
+        }
         output.resize([n, o, g.outputHeight, g.outputWidth])
         lastPlans = oneDNNPlans(x, g)
         if !lastPlans.isEmpty {
@@ -366,6 +374,7 @@ public final class Conv2d: InputGradientSkippable {
         let g = geometry(x.shape)
         let n = x.shape[0], area = g.outputArea, o = outChannels
         precondition(dy.count == n * o * area, "\(summary).backward: gradient \(dy.shape) for output \(output.shape)")
+        if sparse.lastForwardSparse { return sparseBackward(dy, x, g) }
         if !lastPlans.isEmpty {
             if computesInputGradient { gradInput.resize(x.shape) }
             let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }

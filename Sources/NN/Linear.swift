@@ -6,9 +6,13 @@ public final class Linear: InputGradientSkippable {
     public let bias: Parameter?
     public let inFeatures: Int, outFeatures: Int
     public var computesInputGradient = true
+    /// This layer's kernels once its weight is masked; nil follows `SparseKernels.mode`.
+    public var kernels: KernelMode?
     private var input: Tensor?
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
+    let output = Tensor(shape: [0])
+    let gradInput = Tensor(shape: [0])
+    /// Sparse kernels' patterns and buffers (SparseLinear.swift).
+    let sparse = SparseLayerState()
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, name: String = "linear",
                 initializer: Initializer = .heNormal, rng: inout RNG) {
@@ -26,6 +30,7 @@ public final class Linear: InputGradientSkippable {
         let rows = x.count / inFeatures
         precondition(rows * inFeatures == x.count, "Linear(\(inFeatures)→\(outFeatures)) got input \(x.shape)")
         input = x
+        if sparseForward(x, rows: rows) { return output }
         output.resize([rows, outFeatures])
         BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
                   x.data, weight.value.data, output.data)
@@ -35,6 +40,7 @@ public final class Linear: InputGradientSkippable {
 
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("Linear.backward before forward") }
+        if sparse.lastForwardSparse { return sparseBackward(dy, x) }
         let rows = dy.count / outFeatures
         // dW += dy^T x ; db += column sums of dy ; dx = dy W
         BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: rows,

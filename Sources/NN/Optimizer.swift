@@ -67,6 +67,13 @@ public final class SGD: Optimizer {
     /// The hyperparameters, as in PyTorch.
     public let momentum: Float, weightDecay: Float, nesterov: Bool
     private let store = StateStore(perParameter: 1)
+    /// Whether masked updates may visit only the kept entries (`keptIndices`) instead of every
+    /// entry; nil follows `SparseKernels.mode` (not `dense`). The results are the same bits:
+    /// the first step after each mask change visits every entry, zeroing pruned values and
+    /// momentum, and later steps leave those zeros alone.
+    public var kernels: KernelMode?
+    /// Per parameter, the mask version its last full masked update saw.
+    private var swept: [ObjectIdentifier: (owner: Parameter, version: Int)] = [:]
 
     /// An optimizer with no state yet: momentum buffers are created on a parameter's first step.
     public init(momentum: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
@@ -78,14 +85,67 @@ public final class SGD: Optimizer {
     /// The momentum buffer of `p` (empty before its first step or without momentum).
     public func state(of p: Parameter) -> [Tensor] { store.existing(for: p) }
     /// Forgets all momentum.
-    public func reset() { store.reset() }
+    public func reset() {
+        store.reset()
+        swept = [:]
+    }
     public func exportState(_ parameters: [Parameter]) -> OptimizerState { store.export(parameters) }
-    public func importState(_ state: OptimizerState, into parameters: [Parameter]) -> Bool { store.load(state, into: parameters) }
+    /// A restored state starts with a full sweep (its mask versions are this process's own).
+    public func importState(_ state: OptimizerState, into parameters: [Parameter]) -> Bool {
+        swept = [:]
+        return store.load(state, into: parameters)
+    }
+
+    /// The kept entries of `p` when this step may visit only those: masked, swept fully since
+    /// its mask last changed, and sparse enough for the index list to pay.
+    private func keptOnly(_ p: Parameter) -> [Int32]? {
+        let mode = kernels ?? SparseKernels.mode
+        guard mode != .dense, p.mask != nil else { return nil }
+        let id = ObjectIdentifier(p)
+        guard let s = swept[id], s.owner === p, s.version == p.maskVersion else {
+            swept[id] = (p, p.maskVersion)
+            return nil
+        }
+        let kept = p.keptIndices
+        return mode == .sparse || kept.count * 2 <= p.count ? kept : nil
+    }
+
+    /// The update of `keptOnly`'s entries (every other entry is already 0 with 0 momentum).
+    private func stepKept(_ p: Parameter, _ kept: [Int32], lr: Float) {
+        let wd = weightDecay, mu = momentum, w = p.value.data, g = p.grad.data
+        kept.withUnsafeBufferPointer { idx in
+            if mu == 0 {
+                for j in idx { let i = Int(j); w[i] -= lr * (g[i] + wd * w[i]) }
+                return
+            }
+            let buf = store.slots(for: p)[0].data
+            if nesterov {
+                for j in idx {
+                    let i = Int(j)
+                    let d = g[i] + wd * w[i]
+                    let b = mu * buf[i] + d
+                    buf[i] = b
+                    w[i] -= lr * (d + mu * b)
+                }
+            } else {
+                for j in idx {
+                    let i = Int(j)
+                    let b = mu * buf[i] + g[i] + wd * w[i]
+                    buf[i] = b
+                    w[i] -= lr * b
+                }
+            }
+        }
+    }
 
     /// One SGD update of `parameters` with learning rate `lr`, honouring their masks.
     public func step(_ parameters: [Parameter], lr: Float) {
         let wd = weightDecay, mu = momentum
         for p in parameters {
+            if let kept = keptOnly(p) {
+                stepKept(p, kept, lr: lr)
+                continue
+            }
             let n = p.count, w = p.value.data, g = p.grad.data
             // Masked entries go through a select, not a multiply by the mask: 0 * NaN is
             // NaN, and the invariant must hold whatever the gradient. Unmasked parameters

@@ -16,6 +16,11 @@ public final class Parameter: @unchecked Sendable {
     public let grad: Tensor
     /// 1 = keep, 0 = pruned, the shape of `value`; `nil` while never pruned.
     public private(set) var mask: Tensor?
+    /// Changes whenever `setMask` or `removeMask` runs, so layers and optimizers that derive
+    /// structures from the mask (sparse kernels' patterns, kept-index lists) rebuild them only
+    /// then. Writing into `mask`'s storage directly does not count: install a new mask instead.
+    public private(set) var maskVersion = 0
+    private var keptCache: (version: Int, indices: [Int32])?
     /// Whether pruning criteria may remove entries (weights of Linear / Conv layers).
     public var prunable: Bool
     /// Kind of layer that owns it, e.g. "linear" or "conv" (for configurable prunable sets).
@@ -37,11 +42,29 @@ public final class Parameter: @unchecked Sendable {
     public func setMask(_ newMask: Tensor) {
         precondition(newMask.shape == value.shape, "mask \(newMask.shape) for parameter \(name) \(value.shape)")
         mask = newMask
+        maskVersion += 1
         applyMask()
     }
 
     /// Forgets the mask (every entry may be trained again); values stay as they are.
-    public func removeMask() { mask = nil }
+    public func removeMask() {
+        mask = nil
+        maskVersion += 1
+    }
+
+    /// The flat indices the mask keeps, ascending (every index when unmasked), cached per
+    /// `maskVersion`.
+    public var keptIndices: [Int32] {
+        if let c = keptCache, c.version == maskVersion { return c.indices }
+        var out: [Int32] = []
+        if let m = mask?.data {
+            for i in 0..<count where m[i] != 0 { out.append(Int32(i)) }
+        } else {
+            out = (0..<Int32(count)).map { $0 }
+        }
+        keptCache = (maskVersion, out)
+        return out
+    }
 
     /// Re-zeroes pruned entries of the value and the gradient.
     public func applyMask() {

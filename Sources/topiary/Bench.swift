@@ -30,6 +30,18 @@ struct Bench: ParsableCommand {
     var profile = false
     @Flag(help: "Time the pruning and schedule code paths instead of training steps: per step, five cycles each of global magnitude, LAMP and L1-filter pruning of the model, and S-Cyc 1-cycle traces.")
     var pruning = false
+    @Option(help: "Prune this fraction of the weights first (0..<1): global magnitude on the initial weights, or L1 filter pruning with --structured.")
+    var sparsity = 0.0
+    @Flag(help: "With --sparsity: prune whole filters (L1 norm) instead of single weights.")
+    var structured = false
+    @Flag(help: "Time evaluation-mode forward passes instead of training steps.")
+    var inference = false
+    @Option(help: "Alternate timed rounds of dense kernels and of --kernels' mode (default auto) this many times in one process, and print both and their ratio (medians over rounds).")
+    var compare = 0
+    @Option(help: "With auto kernels: the largest kept fraction at which a layer runs sparse (default: the measured SparseKernels thresholds).")
+    var sparseThreshold: Double?
+    @Flag(help: "With --compare: compare process CPU time per step instead of wall time (with --threads 1, the compute time even while other processes share the cores).")
+    var cpuTime = false
 
     func run() throws {
         guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
@@ -40,6 +52,19 @@ struct Bench: ParsableCommand {
         try MemoryEstimate.check(model: model, inputShape: shape, classes: classes, batchSize: batchSize)
         let net = try ModelZoo.make(model, inputShape: shape, classes: classes, seed: 1)
         if pruning { return try benchPruning(net) }
+        if let t = sparseThreshold {
+            SparseKernels.linearThreshold = t
+            SparseKernels.convolutionThreshold = t
+        }
+        if sparsity > 0 {
+            guard sparsity < 1 else { throw CLIError("--sparsity must be in [0, 1), got \(sparsity)") }
+            if structured {
+                let filters = PrunableSelection { $0.prunable && $0.value.rank == 4 }
+                _ = try pruneFilters(parameters: net.parameters, criterion: .l1Norm, rate: sparsity, selection: filters)
+            } else {
+                _ = try prune(parameters: net.parameters, criterion: .magnitude, scope: .global, rate: sparsity)
+            }
+        }
         let opt = SGD(momentum: 0.9, weightDecay: 1e-4)
         var rng = RNG(seed: 1, stream: "bench")
         let x = Tensor(shape: [batchSize] + shape)
@@ -48,12 +73,17 @@ struct Bench: ParsableCommand {
         let dLogits = Tensor(shape: [0])
         var profiler = profile ? LayerProfiler(net.network.layers) : nil
         func step() {
+            if inference {
+                _ = net.forward(x, training: false)
+                return
+            }
             net.zeroGradients()
             let out = profiler?.forward(x) ?? net.forward(x, training: true)
             labels.withUnsafeBufferPointer { _ = SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: dLogits) }
             if profiler != nil { profiler!.backward(dLogits) } else { net.backward(dLogits) }
             opt.step(net.parameters, lr: 0.01)
         }
+        if compare > 0 { return try compareRounds(step) }
         for _ in 0..<warmup { step() }
         profiler?.reset()
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
@@ -76,6 +106,41 @@ struct Bench: ParsableCommand {
 }
 
 extension Bench {
+    /// `--compare`: rounds alternating dense kernels and the chosen mode, so both see the same
+    /// machine load; medians over rounds and their ratio.
+    func compareRounds(_ step: () -> Void) throws {
+        let chosen = SparseKernels.mode == .dense ? KernelMode.auto : SparseKernels.mode
+        defer { SparseKernels.mode = chosen }
+        var times: [KernelMode: [Double]] = [.dense: [], chosen: []]
+        for mode in [KernelMode.dense, chosen] {
+            SparseKernels.mode = mode
+            for _ in 0..<warmup { step() }
+        }
+        for round in 0..<compare {
+            for mode in round % 2 == 0 ? [KernelMode.dense, chosen] : [chosen, .dense] {
+                SparseKernels.mode = mode
+                step()
+                let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
+                for _ in 0..<steps { step() }
+                let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
+                let cpu = (processCPUSeconds() - cpuStart) * 1000 / Double(steps)
+                times[mode]!.append(cpuTime ? cpu : wall)
+            }
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+        let dense = median(times[.dense]!), other = median(times[chosen]!)
+        if json {
+            try printJSON(["model": model, "batch_size": batchSize, "sparsity": sparsity, "structured": structured,
+                           "inference": inference, "threads": Parallel.threads, "isa": VectorISA.active.rawValue,
+                           "clock": cpuTime ? "cpu" : "wall",
+                           "dense_ms": dense, "\(chosen.rawValue)_ms": other, "speedup": dense / other] as [String: Any])
+        } else {
+            print(String(format: "%@ batch %d sparsity %.3f %@: dense %.3f ms/step, %@ %.3f ms/step (%@), speedup %.2fx (%d rounds of %d steps)",
+                         model, batchSize, sparsity, inference ? "inference" : "training", dense, chosen.rawValue, other,
+                         cpuTime ? "CPU time" : "wall time", dense / other, compare, steps))
+        }
+    }
+
     /// What `--pruning` times: the code a pruning cycle runs besides training (ranking,
     /// masking, structured scores, schedule evaluation), on the model's real parameters.
     func benchPruning(_ net: Model) throws {

@@ -8,8 +8,16 @@ import Tensor
 struct ComputeOptions: ParsableArguments {
     @Option(help: "Threads for BLAS and Topiary's own loops (default: all cores).")
     var threads: Int?
+    @Option(help: "Kernels for pruned layers: dense, auto (sparse kernels below a measured density) or sparse (default: TOPIARY_KERNELS, else auto).")
+    var kernels: String?
 
     func apply() throws {
+        if let kernels {
+            guard let mode = KernelMode(rawValue: kernels) else {
+                throw CLIError("--kernels must be one of \(KernelMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(kernels)")
+            }
+            SparseKernels.mode = mode
+        }
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard n > 0 else { throw CLIError("--threads must be positive, got \(n)") }
         Parallel.threads = n

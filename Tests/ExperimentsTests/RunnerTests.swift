@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Tensor
 import Testing
 @testable import Experiments
 
@@ -370,5 +371,35 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
                 #expect(slice.allSatisfy { $0 == 0 } || slice.allSatisfy { $0 == 1 })
             }
         }
+    }
+}
+
+@Suite struct SparseResumeTests {
+    /// A pruned net (below the `auto` density threshold from the second cycle on, so its Linear
+    /// layers run the sparse kernels and SGD visits only kept weights) resumes exactly.
+    @Test func prunedRunWithSparseKernelsResumesExactly() throws {
+        let spec = try SpecParser.parse("""
+            name: sparse-resume
+            data: {dataset: synthetic}
+            model: lenet300
+            optimizer: {name: sgd, momentum: 0.9, weight_decay: 0.0001}
+            training: {batch_size: 64, iterations_per_cycle: 20, eval_every: 10}
+            pruning: {criterion: magnitude, scope: global, rate: 0.6, cycles: 4}
+            schedules:
+              - {name: constant, kind: constant, lr: 0.05}
+            seeds: [4]
+            """)
+        let a = tempDir(), b = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        try Runner(spec: spec, directory: a).run(resume: false)
+        let interrupted = Runner(spec: spec, directory: b)
+        interrupted.stopAfterCycles = 3
+        #expect(throws: RunError.self) { try interrupted.run(resume: false) }
+        try Runner(spec: spec, directory: b).run(resume: true)
+        let full = try records(a, spec), resumed = try records(b, spec)
+        #expect(full.count == 5)  // the dense cycle and four pruned ones
+        #expect(full == resumed)
+        // The last cycles ran at densities where `auto` picks the sparse kernels.
+        #expect(full.last!.percentRemaining / 100 <= SparseKernels.linearThreshold)
     }
 }

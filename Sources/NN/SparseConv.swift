@@ -1,0 +1,241 @@
+import Tensor
+
+/// Per-worker scratch of a sparse convolution (grown on demand).
+extension SparseLayerState {
+    func scratch(_ workers: Int, floats: Int) -> [SendablePointer<Float>] {
+        while scratchBuffers.count < workers { scratchBuffers.append(Tensor(shape: [0])) }
+        return scratchBuffers.prefix(workers).map { t in
+            if t.count < floats { t.resize([floats]) }
+            return SendablePointer(t.data)
+        }
+    }
+}
+
+/// The geometry of a sparse convolution of one input shape, in the padded layouts its kernels use.
+///
+/// Stride 1 ("direct", no im2col): each sample's input is copied once into zero-padded planes
+/// `[C][Hp][Wp]`. An output row computed `Wp` wide (the last `k - 1` columns of each row are
+/// discarded) makes every kept weight (c, ky, kx) a single offset `c*Hp*Wp + ky*Wp + kx` into
+/// that buffer: the output plane of channel o is `Σ w · (input plane shifted by the offset)`,
+/// one contiguous run of `OH*Wp` floats held in registers a block at a time. Backward puts dy in
+/// the same `Wp`-wide rows with zeros in the discarded columns and `M = (k-1)(Wp+1)` zeros
+/// around every plane, so dx's padded planes are again sums of shifted dy planes (the transposed
+/// pattern, offsets `M + o*S - ky*Wp - kx`), and dW at a kept weight is one dot product of a dy
+/// plane with a shifted input plane.
+///
+/// Other strides: im2col per sample (kept for backward), then the same kernels with offsets
+/// `r * OH*OW` into the column matrix, col2im for dx.
+struct SparseConvGeometry {
+    let g: ConvGeometry
+    let direct: Bool
+    var k: Int { g.kernelHeight }
+    var hp: Int { g.height + 2 * g.padY }
+    var wp: Int { g.width + 2 * g.padX }
+    var plane: Int { hp * wp }
+    /// Floats per output plane as computed: OH rows of Wp (direct) or OH*OW (im2col).
+    var length: Int { direct ? g.outputHeight * wp : g.outputArea }
+    /// Floats per sample of the kept input (padded planes or the column matrix), rounded up.
+    var inputStride: Int { direct ? (g.channels * plane + k + 15) / 16 * 16 : g.columnRows * g.outputArea }
+    /// Zeros around each dy plane (direct).
+    var margin: Int { (k - 1) * (wp + 1) }
+    /// Distance between dy planes (direct).
+    var dyPlaneStride: Int { length + margin }
+    /// Floats per sample of the staged dy (direct).
+    func dyStride(_ outChannels: Int) -> Int { (margin + outChannels * dyPlaneStride + 15) / 16 * 16 }
+}
+
+extension Conv2d {
+    /// Whether this layer can run sparse: any stride, padding and square kernel, groups 1.
+    var supportsSparse: Bool { groups == 1 && kernelHeight == kernelWidth }
+
+    private func sparseGeometry(_ g: ConvGeometry) -> SparseConvGeometry {
+        SparseConvGeometry(g: g, direct: stride == 1 && g.padY == g.padX)
+    }
+
+    /// The forward pattern (rows = output channels) and the transposed one (rows = input
+    /// channels for direct, column rows for im2col), built once per mask and input shape.
+    private func sparseConvPlan(_ sg: SparseConvGeometry, batch: Int) -> SparsePlan {
+        let flops = Int(Double(weight.count) * 0.05) * sg.length * batch
+        let workers = SparseLayerState.workers(flops)
+        return sparse.plan([sg.g.height, sg.g.width, workers]) {
+            let m = weight.mask!.data, o = outChannels, c = inChannels, k = kernelHeight, kk = k * k, r = c * kk
+            let wp = sg.wp, plane = sg.plane, len = sg.length, margin = sg.margin, s = sg.dyPlaneStride
+            let fwd = SparsePattern(rows: o) { oc, row in
+                for ri in 0..<r where m[oc * r + ri] != 0 {
+                    let ci = ri / kk, ky = ri % kk / k, kx = ri % k
+                    row.append((Int32(oc * r + ri), Int32(sg.direct ? ci * plane + ky * wp + kx : ri * len)))
+                }
+            }
+            let bwd: SparsePattern
+            if sg.direct {
+                bwd = SparsePattern(rows: c) { ci, row in
+                    for oc in 0..<o {
+                        for t in 0..<kk where m[oc * r + ci * kk + t] != 0 {
+                            let ky = t / k, kx = t % k
+                            row.append((Int32(oc * r + ci * kk + t), Int32(margin + oc * s - ky * wp - kx)))
+                        }
+                    }
+                }
+            } else {
+                bwd = SparsePattern(rows: r) { ri, row in
+                    for oc in 0..<o where m[oc * r + ri] != 0 { row.append((Int32(oc * r + ri), Int32(oc * len))) }
+                }
+            }
+            let w = SparseLayerState.workers(fwd.nonzeros * sg.length * batch)
+            return SparsePlan(forward: fwd, forwardBounds: fwd.balancedRanges(w),
+                              transposed: bwd, transposedBounds: bwd.balancedRanges(w))
+        }
+    }
+
+    /// Forward with the kept weights only; false when the dense path should run.
+    func sparseForward(_ x: Tensor, _ g: ConvGeometry) -> Bool {
+        guard supportsSparse, sparse.active(weight, .convolution, mode: kernels) else { sparse.lastForwardSparse = false; return false }
+        sparse.lastForwardSparse = true
+        let n = x.shape[0], o = outChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg, batch: n)
+        let kept = sparse.input
+        kept.resize([n * sg.inputStride])
+        output.resize([n, o, g.outputHeight, g.outputWidth])
+        let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * sg.length * n)))
+        let len = sg.length, oh = g.outputHeight, ow = g.outputWidth, area = g.outputArea
+        let scratch = sparse.scratch(workers, floats: sg.direct ? o * len : 0)
+        let args = SparseArgs(plan: plan, w: weight.value.data)
+        let xp = SendablePointer(x.data), kp = SendablePointer(kept.data), yp = SendablePointer(output.data)
+        let bp = bias.map { SendablePointer($0.value.data) }
+        let inSize = g.channels * g.height * g.width
+        SampleWorkers.run(workers: workers, n) { w, lo, hi in
+            for s in lo..<hi {
+                let xin = kp.p + s * sg.inputStride, y = yp.p + s * o * area
+                if sg.direct {
+                    Self.pad(sg, xp.p + s * inSize, into: xin)
+                    let stage = scratch[w].p
+                    args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: stage, ldy: len, length: len, accumulate: false)
+                    for oc in 0..<o {
+                        let b = bp?.p[oc] ?? 0
+                        for oy in 0..<oh {
+                            let from = stage + oc * len + oy * sg.wp, to = y + oc * area + oy * ow
+                            for ox in 0..<ow { to[ox] = from[ox] + b }
+                        }
+                    }
+                } else {
+                    Im2Col.im2col(g, xp.p + s * inSize, xin, ld: area)
+                    args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: y, ldy: area, length: area, accumulate: false)
+                    if let bp { for oc in 0..<o { let b = bp.p[oc]; for i in 0..<area { y[oc * area + i] += b } } }
+                }
+            }
+        }
+        return true
+    }
+
+    /// Copies one sample into zero-padded planes, writing every float once.
+    private static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
+        let c = sg.g.channels, h = sg.g.height, w = sg.g.width, py = sg.g.padY, px = sg.g.padX, wp = sg.wp
+        for ci in 0..<c {
+            let plane = to + ci * sg.plane
+            plane.update(repeating: 0, count: py * wp + px)
+            for y in 0..<h {
+                let row = plane + (y + py) * wp + px
+                row.update(from: x + (ci * h + y) * w, count: w)
+                // The right padding of this row and the left padding of the next.
+                (row + w).update(repeating: 0, count: 2 * px)
+            }
+            let end = (h + py) * wp + px
+            (plane + end).update(repeating: 0, count: sg.plane - end)
+        }
+        (to + c * sg.plane).update(repeating: 0, count: sg.inputStride - c * sg.plane)
+    }
+
+    /// Backward after a sparse forward: dW at kept positions only (unless
+    /// `SparseKernels.needsDenseWeightGradients`), dx with the transposed pattern.
+    func sparseBackward(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
+        let n = x.shape[0], o = outChannels, c = inChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg, batch: n)
+        let area = g.outputArea, oh = g.outputHeight, ow = g.outputWidth, len = sg.length
+        if let bias {
+            let db = bias.grad.data
+            for i in 0..<n {
+                for oc in 0..<o { db[oc] += Ops.sum(area, dy.data + (i * o + oc) * area) }
+            }
+        }
+        let inputGradient = computesInputGradient
+        if inputGradient { gradInput.resize(x.shape) }
+        let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * len * n)))
+        let args = SparseArgs(plan: plan, w: weight.value.data)
+        let dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data), kp = SendablePointer(sparse.input.data)
+        let inSize = c * g.height * g.width
+        // dy in the kernels' layout (direct: Wp-wide rows in zero margins; im2col: dy itself).
+        let staged: UnsafeMutablePointer<Float>, dyStride: Int
+        if sg.direct {
+            dyStride = sg.dyStride(o)
+            sparse.gradOutput.resize([n * dyStride])
+            staged = sparse.gradOutput.data
+        } else {
+            dyStride = o * area
+            staged = dy.data
+        }
+        let st = SendablePointer(staged)
+        let scratch = sparse.scratch(workers, floats: sg.direct ? c * sg.plane : g.columnRows * area)
+        SampleWorkers.run(workers: workers, n) { w, lo, hi in
+            for s in lo..<hi {
+                let dys = st.p + s * dyStride
+                if sg.direct {
+                    // Margins and the discarded columns zero, every float written once.
+                    let wp = sg.wp, gap = wp - ow
+                    dys.update(repeating: 0, count: sg.margin)
+                    for oc in 0..<o {
+                        let plane = dys + sg.margin + oc * sg.dyPlaneStride
+                        for oy in 0..<oh {
+                            (plane + oy * wp).update(from: dyp.p + (s * o + oc) * area + oy * ow, count: ow)
+                            (plane + oy * wp + ow).update(repeating: 0, count: gap)
+                        }
+                        (plane + oh * wp).update(repeating: 0, count: sg.margin)
+                    }
+                    let used = sg.margin + o * sg.dyPlaneStride
+                    (dys + used).update(repeating: 0, count: dyStride - used)
+                }
+                guard inputGradient else { continue }
+                let dxs = dxp.p + s * inSize, scr = scratch[w].p
+                if sg.direct {
+                    let plane = sg.plane
+                    args.plan.transposed.multiply(rows: 0, c, weight: args.w, x: dys, y: scr, ldy: plane, length: plane, accumulate: false)
+                    let h = g.height, wd = g.width, py = g.padY, px = g.padX
+                    for ci in 0..<c {
+                        for y in 0..<h {
+                            (dxs + (ci * h + y) * wd).update(from: scr + ci * plane + (y + py) * sg.wp + px, count: wd)
+                        }
+                    }
+                } else {
+                    args.plan.transposed.multiply(rows: 0, g.columnRows, weight: args.w, x: dys, y: scr, ldy: area,
+                                                  length: area, accumulate: false)
+                    dxs.update(repeating: 0, count: inSize)
+                    Im2Col.col2im(g, scr, ld: area, dxs)
+                }
+            }
+        }
+        if SparseKernels.needsDenseWeightGradients {
+            denseWeightGradient(dy, x, g)
+        } else {
+            // Rows (output channels) split by nonzero count; each weight's sum runs over the
+            // samples in order, so the result does not depend on the split.
+            let gp = SendablePointer(weight.grad.data), a0 = sg.direct ? sg.margin : 0
+            let lda = sg.direct ? sg.dyPlaneStride : area, inStride = sg.inputStride
+            SparseKernels.run(plan.forwardBounds) { _, lo, hi in
+                for s in 0..<n {
+                    args.plan.forward.sampledDot(rows: lo, hi, a: st.p + s * dyStride + a0, lda: lda,
+                                                 b: kp.p + s * inStride, length: len, into: gp.p)
+                }
+            }
+        }
+        return gradInput
+    }
+
+    /// The full dW = Σ dy · colᵀ by im2col and GEMM, for callers that need pruned entries too.
+    private func denseWeightGradient(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry) {
+        let n = x.shape[0], o = outChannels, area = g.outputArea, rows = g.columnRows
+        let col = sparse.scratch(1, floats: rows * area)[0].p
+        let inSize = inChannels * g.height * g.width
+        for s in 0..<n {
+            Im2Col.im2col(g, x.data + s * inSize, col, ld: area)
+            BLAS.gemm(transB: true, m: o, n: rows, k: area, dy.data + s * o * area, lda: area,
+                      col, ldb: area, beta: 1, weight.grad.data, ldc: rows)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import CKernels
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How pruned layers compute: densely (multiplying pruned zeros) or with sparse kernels that
+/// visit only the kept weights.
+public enum KernelMode: String, CaseIterable, Sendable {
+    /// Always the dense kernels (BLAS, oneDNN), as before sparse kernels existed.
+    case dense
+    /// Per layer: sparse kernels when its mask keeps at most `SparseKernels.threshold(for:)`
+    /// of its weights (measured on this machine), dense otherwise.
+    case auto
+    /// Sparse kernels for every masked layer that has them, whatever its density (tests).
+    case sparse
+}
+
+/// Settings and entry points of the sparse kernels (CKernels' `tk_sparse_*`, dispatched to the
+/// CPU's widest instruction set like `VectorISA`'s).
+public enum SparseKernels {
+    /// The mode every layer follows; the environment variable `TOPIARY_KERNELS`
+    /// (`dense`, `auto`, `sparse`) sets it at startup, `auto` otherwise.
+    nonisolated(unsafe) public static var mode: KernelMode =
+        getenv("TOPIARY_KERNELS").flatMap { KernelMode(rawValue: String(cString: $0)) } ?? .auto
+
+    /// While positive, layers compute the full dense weight gradient (every entry, pruned ones
+    /// included) even when their forward and input gradient run sparse: for callers that read
+    /// gradients at pruned positions. Use `withDenseWeightGradients`.
+    nonisolated(unsafe) public static var denseWeightGradientDepth = 0
+
+    /// Runs `body` with full dense weight gradients (see `denseWeightGradientDepth`).
+    public static func withDenseWeightGradients<T>(_ body: () throws -> T) rethrows -> T {
+        denseWeightGradientDepth += 1
+        defer { denseWeightGradientDepth -= 1 }
+        return try body()
+    }
+
+    /// Whether weight gradients must be dense everywhere right now.
+    public static var needsDenseWeightGradients: Bool { denseWeightGradientDepth > 0 }
+
+    /// The kind of layer a density threshold is for.
+    public enum LayerKind: Sendable { case linear, convolution }
+
+    /// Largest kept fraction at which `auto` chooses the sparse kernels for a layer kind.
+    /// Measured with `topiary bench` (training steps, both kinds of layers in their models)
+    /// on the 2-core AMD EPYC (AVX-512) development machine: see README "Sparse kernels".
+    nonisolated(unsafe) public static var linearThreshold = 0.30
+    /// As `linearThreshold`, for stride-1 and strided convolutions.
+    nonisolated(unsafe) public static var convolutionThreshold = 0.30
+
+    /// The threshold for `kind`.
+    public static func threshold(for kind: LayerKind) -> Double {
+        kind == .linear ? linearThreshold : convolutionThreshold
+    }
+
+    /// Whether a layer of `kind` whose mask keeps `density` of its weights runs sparse now.
+    public static func usesSparse(_ kind: LayerKind, density: Double) -> Bool {
+        switch mode {
+        case .dense: false
+        case .sparse: true
+        case .auto: density <= threshold(for: kind)
+        }
+    }
+}
+
+/// A sparse structure over a dense weight: rows of nonzeros, each given by the weight's flat
+/// index (values are read from the weight itself, so it is built once per mask, not per step)
+/// and an offset into a dense operand whose vector axis is contiguous.
+public struct SparsePattern: Sendable {
+    /// Row r's nonzeros are `rowStart[r] ..< rowStart[r + 1]`.
+    public var rowStart: [Int32]
+    /// Per nonzero: the flat index into the weight.
+    public var weightIndex: [Int32]
+    /// Per nonzero: the offset of its run in the dense operand.
+    public var offset: [Int32]
+    /// Number of rows.
+    public var rows: Int { rowStart.count - 1 }
+    /// Number of nonzeros.
+    public var nonzeros: Int { weightIndex.count }
+
+    /// Builds a pattern row by row: `entries(r)` lists row r's (weight index, offset) pairs.
+    public init(rows: Int, entries: (Int, inout [(Int32, Int32)]) -> Void) {
+        rowStart = [0]
+        rowStart.reserveCapacity(rows + 1)
+        weightIndex = []
+        offset = []
+        var row: [(Int32, Int32)] = []
+        for r in 0..<rows {
+            row.removeAll(keepingCapacity: true)
+            entries(r, &row)
+            for (w, o) in row {
+                weightIndex.append(w)
+                offset.append(o)
+            }
+            rowStart.append(Int32(weightIndex.count))
+        }
+    }
+
+    /// Splits the rows into at most `parts` contiguous ranges of about equal nonzero count
+    /// (deterministic: it depends only on the pattern). Returns the range bounds.
+    public func balancedRanges(_ parts: Int) -> [Int] {
+        let n = rows, total = nonzeros
+        let p = Swift.max(1, Swift.min(parts, n))
+        var bounds = [0]
+        var r = 0
+        for k in 1..<p {
+            let target = Int32((total * k) / p)
+            while r < n && rowStart[r] < target { r += 1 }
+            bounds.append(Swift.max(bounds.last!, r))
+        }
+        bounds.append(n)
+        return bounds
+    }
+
+    /// For rows `r0 ..< r1`: `y[r*ldy + t] (+)= Σ_j w[weightIndex[j]] * x[offset[j] + t]`, t < len.
+    public func multiply(rows r0: Int, _ r1: Int, weight w: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                         y: UnsafeMutablePointer<Float>, ldy: Int, length: Int, accumulate: Bool) {
+        rowStart.withUnsafeBufferPointer { rs in
+            weightIndex.withUnsafeBufferPointer { wi in
+                offset.withUnsafeBufferPointer { of in
+                    tk_sparse_rows(r0, r1, rs.baseAddress, wi.baseAddress, of.baseAddress, w, x, y, ldy, length,
+                                   accumulate ? 1 : 0)
+                }
+            }
+        }
+    }
+
+    /// For rows `r0 ..< r1`: `g[weightIndex[j]] += Σ_t a[r*lda + t] * b[offset[j] + t]`, t < len.
+    public func sampledDot(rows r0: Int, _ r1: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                           length: Int, into g: UnsafeMutablePointer<Float>) {
+        rowStart.withUnsafeBufferPointer { rs in
+            weightIndex.withUnsafeBufferPointer { wi in
+                offset.withUnsafeBufferPointer { of in
+                    tk_sparse_sampled_dot(r0, r1, rs.baseAddress, wi.baseAddress, of.baseAddress, a, lda, b, length, g)
+                }
+            }
+        }
+    }
+}
+
+extension SparseKernels {
+    /// `dst[c*ldd + r] = src[r*lds + c]` for `r < rows`, `c < cols`.
+    public static func transpose(rows: Int, cols: Int, _ src: UnsafePointer<Float>, lds: Int,
+                                 _ dst: UnsafeMutablePointer<Float>, ldd: Int) {
+        tk_transpose(rows, cols, src, lds, dst, ldd)
+    }
+
+    /// Runs `body(part, lo, hi)` over `bounds` (from `SparsePattern.balancedRanges`), in
+    /// parallel when there are several parts.
+    public static func run(_ bounds: [Int], _ body: @Sendable (Int, Int, Int) -> Void) {
+        let parts = bounds.count - 1
+        if parts <= 1 { body(0, bounds[0], bounds[parts]); return }
+        DispatchQueue.concurrentPerform(iterations: parts) { k in
+            if bounds[k] < bounds[k + 1] { body(k, bounds[k], bounds[k + 1]) }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Testing
+@testable import NN
+import Tensor
+
+/// Sparse kernels (SparseLinear.swift, SparseConv.swift) against the dense path of the same
+/// layer: outputs to 1e-5 and gradients to 1e-4 relative (to the largest entry), at every
+/// instruction-set level this CPU has, for densities from nothing kept to everything kept.
+@Suite(.serialized) struct SparseKernelTests {
+    /// max |a - b| / max(max |b|, tiny): rounding-level agreement of whole tensors.
+    func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
+        precondition(a.count == b.count)
+        var diff: Double = 0, scale: Double = 1e-30
+        for i in 0..<a.count {
+            diff = Swift.max(diff, Double(Swift.abs(a[i] - b[i])))
+            scale = Swift.max(scale, Double(Swift.abs(b[i])))
+        }
+        return diff / scale
+    }
+
+    /// A random 0/1 mask keeping about `kept` of the entries (exactly none or all at 0 and 1).
+    func randomMask(_ shape: [Int], kept: Double, _ rng: inout RNG) -> Tensor {
+        let m = Tensor(shape: shape)
+        for i in 0..<m.count { m[i] = Double(rng.uniform()) < kept ? 1 : 0 }
+        return m
+    }
+
+    /// Runs forward and backward of `layer` under `mode`; returns output, input gradient and
+    /// each parameter's gradient.
+    func pass(_ layer: any Layer, _ x: Tensor, _ dy: Tensor, training: Bool = true) -> (Tensor, Tensor, [Tensor]) {
+        for p in layer.parameters { p.grad.zero() }
+        let y = layer.forward(x, training: training).clone()
+        let dx = layer.backward(dy).clone()
+        return (y, dx, layer.parameters.map { $0.grad.clone() })
+    }
+
+    /// Compares sparse against dense for `layer`, whose weight is `weight`, at every ISA level.
+    func compare(_ layer: any Layer, weight: Parameter, setMode: (KernelMode) -> Void, sparseRan: () -> Bool,
+                 input x: Tensor, _ what: String) {
+        var rng = RNG(seed: 5, stream: "dy")
+        setMode(.dense)
+        let probe = layer.forward(x, training: true)
+        let dy = randomTensor(probe.shape, &rng)
+        let (yd, dxd, gd) = pass(layer, x, dy)
+        #expect(!sparseRan(), "\(what): dense mode ran sparse")
+        let before = VectorISA.active
+        defer { VectorISA.force(before); setMode(.dense) }
+        for isa in VectorISA.supported {
+            #expect(VectorISA.force(isa))
+            setMode(.sparse)
+            let (ys, dxs, gs) = pass(layer, x, dy)
+            #expect(sparseRan(), "\(what): sparse mode ran dense")
+            #expect(relativeError(ys, yd) <= 1e-5, "\(what) \(isa): output")
+            #expect(relativeError(dxs, dxd) <= 1e-4, "\(what) \(isa): input gradient")
+            let m = weight.mask!
+            for (p, (s, d)) in zip(layer.parameters, zip(gs, gd)) {
+                if p === weight {
+                    // Kept entries as dense; pruned ones are not computed (stay 0).
+                    let keptDense = Tensor(shape: d.shape), keptSparse = Tensor(shape: s.shape)
+                    var prunedNonzero = 0
+                    for i in 0..<d.count {
+                        if m[i] != 0 { keptDense[i] = d[i]; keptSparse[i] = s[i] } else if s[i] != 0 { prunedNonzero += 1 }
+                    }
+                    #expect(relativeError(keptSparse, keptDense) <= 1e-4, "\(what) \(isa): weight gradient")
+                    #expect(prunedNonzero == 0, "\(what) \(isa): gradient at pruned weights")
+                    // With dense weight gradients requested, every entry matches the dense pass.
+                    let (_, _, full) = SparseKernels.withDenseWeightGradients { pass(layer, x, dy) }
+                    #expect(relativeError(full[0], d) <= 1e-4, "\(what) \(isa): dense weight gradient")
+                } else {
+                    #expect(relativeError(s, d) <= 1e-4, "\(what) \(isa): \(p.name) gradient")
+                }
+            }
+            // Evaluation-mode forward takes the same path.
+            let ye = layer.forward(x, training: false)
+            #expect(relativeError(ye, yd) <= 1e-5, "\(what) \(isa): evaluation output")
+            // Two runs give the same bits (partitions depend only on the pattern).
+            let (y2, dx2, g2) = pass(layer, x, dy)
+            let (y3, dx3, g3) = pass(layer, x, dy)
+            #expect(y2.array == y3.array && dx2.array == dx3.array && g2.map(\.array) == g3.map(\.array),
+                    "\(what) \(isa): not deterministic")
+        }
+    }
+
+    static let densities = [0.0, 0.03, 0.3, 1.0]
+
+    @Test(arguments: [(5, 7, 3), (33, 17, 20), (64, 10, 16), (1, 3, 1)])
+    func linearMatchesDense(shape: (Int, Int, Int)) {
+        let (fin, fout, batch) = shape
+        for kept in Self.densities {
+            var rng = RNG(seed: UInt64(fin * 100 + fout), stream: "sparse-linear")
+            let layer = Linear(fin, fout, rng: &rng)
+            layer.bias!.value.fill(0.1)
+            layer.weight.setMask(randomMask(layer.weight.value.shape, kept: kept, &rng))
+            let x = randomTensor([batch, fin], &rng)
+            compare(layer, weight: layer.weight, setMode: { layer.kernels = $0 }, sparseRan: { layer.sparse.lastForwardSparse },
+                    input: x, "Linear(\(fin)→\(fout)) batch \(batch) kept \(kept)")
+        }
+    }
+
+    struct ConvCase: Sendable, CustomTestStringConvertible {
+        let c: Int, o: Int, k: Int, stride: Int, pad: Int, h: Int, w: Int, bias: Bool
+        var testDescription: String { "\(c)→\(o) k\(k) s\(stride) p\(pad) \(h)x\(w)\(bias ? " bias" : "")" }
+    }
+
+    @Test(arguments: [
+        ConvCase(c: 3, o: 4, k: 3, stride: 1, pad: 1, h: 7, w: 6, bias: true),
+        ConvCase(c: 4, o: 5, k: 3, stride: 2, pad: 1, h: 9, w: 9, bias: false),
+        ConvCase(c: 5, o: 3, k: 1, stride: 1, pad: 0, h: 5, w: 5, bias: true),
+        ConvCase(c: 2, o: 3, k: 5, stride: 1, pad: 2, h: 8, w: 8, bias: false),
+        ConvCase(c: 3, o: 2, k: 3, stride: 2, pad: 0, h: 7, w: 8, bias: true),
+        ConvCase(c: 4, o: 6, k: 3, stride: 1, pad: 0, h: 6, w: 9, bias: false),
+        ConvCase(c: 6, o: 4, k: 1, stride: 2, pad: 0, h: 8, w: 8, bias: false),
+        ConvCase(c: 16, o: 16, k: 3, stride: 1, pad: 1, h: 12, w: 12, bias: false),
+    ])
+    func convolutionMatchesDense(_ cc: ConvCase) {
+        for kept in Self.densities {
+            var rng = RNG(seed: UInt64(cc.c * 31 + cc.o * 7 + cc.k + cc.stride), stream: "sparse-conv")
+            let layer = Conv2d(cc.c, cc.o, kernel: cc.k, stride: cc.stride, padding: cc.pad, bias: cc.bias, rng: &rng)
+            layer.bias?.value.fill(-0.2)
+            layer.weight.setMask(randomMask(layer.weight.value.shape, kept: kept, &rng))
+            let x = randomTensor([3, cc.c, cc.h, cc.w], &rng)
+            compare(layer, weight: layer.weight, setMode: { layer.kernels = $0 }, sparseRan: { layer.sparse.lastForwardSparse },
+                    input: x, "Conv2d \(cc.testDescription) kept \(kept)")
+        }
+    }
+
+    @Test func autoChoosesByDensityAndRepacksOnlyOnMaskChange() {
+        var rng = RNG(seed: 3, stream: "auto")
+        let layer = Linear(40, 30, rng: &rng)
+        layer.kernels = .auto
+        let x = randomTensor([8, 40], &rng)
+        _ = layer.forward(x, training: true)
+        #expect(!layer.sparse.lastForwardSparse, "an unmasked layer runs dense")
+        layer.weight.setMask(randomMask([30, 40], kept: 0.9, &rng))
+        _ = layer.forward(x, training: true)
+        #expect(!layer.sparse.lastForwardSparse, "90% kept is above the threshold")
+        let v = layer.weight.maskVersion
+        layer.weight.setMask(randomMask([30, 40], kept: 0.05, &rng))
+        #expect(layer.weight.maskVersion == v + 1)
+        _ = layer.forward(x, training: true)
+        #expect(layer.sparse.lastForwardSparse, "5% kept is below the threshold")
+        #expect(layer.sparse.patterns.count == 1)
+        _ = layer.forward(x, training: true)
+        #expect(layer.sparse.patterns.count == 1, "same mask, same batch: no new pattern")
+        layer.weight.removeMask()
+        _ = layer.forward(x, training: true)
+        #expect(!layer.sparse.lastForwardSparse, "mask removed (TV-PGD's dense phase): dense again")
+    }
+
+    @Test func depthwiseStaysDense() {
+        var rng = RNG(seed: 4, stream: "dw")
+        let layer = Conv2d(4, 4, kernel: 3, padding: 1, groups: 4, rng: &rng)
+        layer.kernels = .sparse
+        layer.weight.setMask(randomMask(layer.weight.value.shape, kept: 0.1, &rng))
+        _ = layer.forward(randomTensor([2, 4, 5, 5], &rng), training: true)
+        #expect(!layer.sparse.lastForwardSparse)
+    }
+}
+
+/// SGD visiting only kept entries (`SGD.kernels`) gives the same bits as the full masked update,
+/// keeps pruned weights and momentum at 0 whatever their gradient, also across mask changes.
+@Suite struct SparseSGDTests {
+    @Test(arguments: [(Float(0), false), (Float(0.9), false), (Float(0.9), true)])
+    func keptOnlyUpdateMatchesFullUpdate(momentum: Float, nesterov: Bool) {
+        var rng = RNG(seed: 8, stream: "sgd")
+        func make() -> Parameter {
+            let p = Parameter(name: "w", shape: [40, 30], prunable: true, kind: "linear")
+            return p
+        }
+        let a = make(), b = make()
+        for i in 0..<a.count { let v = rng.normal(); a.value[i] = v; b.value[i] = v }
+        let full = SGD(momentum: momentum, weightDecay: 1e-3, nesterov: nesterov)
+        full.kernels = .dense
+        let kept = SGD(momentum: momentum, weightDecay: 1e-3, nesterov: nesterov)
+        kept.kernels = .sparse
+        func mask(_ keep: Double) -> Tensor {
+            let m = Tensor(shape: [40, 30])
+            for i in 0..<m.count { m[i] = Double(rng.uniform()) < keep ? 1 : 0 }
+            return m
+        }
+        for step in 0..<12 {
+            if step == 0 || step == 5 {
+                let m = mask(step == 0 ? 0.3 : 0.1)
+                // The second mask may keep entries the first pruned: they restart from 0.
+                a.setMask(m)
+                b.setMask(m.clone())
+            }
+            for i in 0..<a.count { let g = rng.normal(); a.grad[i] = g; b.grad[i] = g }
+            full.step([a], lr: 0.1)
+            kept.step([b], lr: 0.1)
+            #expect(a.value.array == b.value.array, "step \(step): values")
+            #expect(full.state(of: a).map(\.array) == kept.state(of: b).map(\.array), "step \(step): momentum")
+            let m = b.mask!
+            for i in 0..<b.count where m[i] == 0 {
+                #expect(b.value[i] == 0)
+                if let buf = kept.state(of: b).first { #expect(buf[i] == 0) }
+            }
+        }
+        #expect(b.keptIndices.count == Int(Ops.sum(b.count, b.mask!.data)))
+    }
+}
