@@ -74,6 +74,33 @@ private func spec(extra: String = "", model: String = "lenet300", dense: String 
         #expect(cycle0.finalTestAccuracy == Double(w.metadata["final_test_accuracy"]!)!)
     }
 
+    @Test func aFilterPrunedRunExportsCompactedWithSmallerShapesAndTheKeptChannels() throws {
+        var s = try spec()
+        s.pruning.criterion = "l1-filter"
+        s.pruning.scope = "layerwise"
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Runner(spec: s, directory: dir).run(resume: false)
+        let full = try SafetensorsFile(bytes: ModelFiles.export(runDirectory: dir, schedule: "constant", seed: 1, cycle: nil,
+                                                                masks: false, dataDirectory: nil).bytes())
+        let w = try ModelFiles.export(runDirectory: dir, schedule: "constant", seed: 1, cycle: nil, masks: true,
+                                      dataDirectory: nil, compact: true)
+        let file = try SafetensorsFile(bytes: w.bytes())
+        #expect(w.metadata["compacted"] == "true" && w.metadata["compacted_from"] == "{\"fc1.weight\": 300, \"fc2.weight\": 100}")
+        let fc1 = try #require(file.entry("fc1.weight")), fc2 = try #require(file.entry("fc2.weight"))
+        let fc3 = try #require(file.entry("fc3.weight"))
+        // Two cycles at rate 0.5 leave a quarter of the neurons; the logits stay.
+        #expect(fc1.shape == [75, 256] && file.entry("fc1.bias")?.shape == [75])
+        #expect(fc2.shape == [25, 75] && fc3.shape == [10, 25])
+        #expect(file.entry("fc1.weight_mask")?.shape == [75, 256])
+        // The kept rows are the original's rows, in order.
+        let kept = try #require(w.metadata["compacted_channels"]).split(separator: "]")[0]
+            .split(separator: "[")[1].split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
+        #expect(kept.count == 75)
+        let big = try full.values("fc1.weight"), small = try file.values("fc1.weight")
+        #expect(kept.enumerated().allSatisfy { i, r in Array(small[i * 256 ..< (i + 1) * 256]) == Array(big[r * 256 ..< (r + 1) * 256]) })
+    }
+
     @Test func specErrorsNameTheKey() throws {
         #expect(throws: SpecError.self) { try spec(dense: ", dense_iterations: 0") }
         #expect(throws: SpecError.self) { try spec(model: "{name: lenet300, weights: /no/such/file.safetensors}") }
