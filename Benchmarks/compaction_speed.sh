@@ -28,14 +28,14 @@ field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip()
 
 printf '%s, batch %s, %s threads, 50%% of the filters removed (l1-filter), medians of %s alternating rounds\n' \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$batch" "$threads" "$rounds"
-printf '| %-9s | %-10s | %15s | %18s | %7s | %15s | %18s | %7s |\n' model weights "train masked ms" "train compacted ms" ratio "infer masked ms" "infer compacted ms" ratio
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ------------ ----------------- -------------------- --------- ----------------- -------------------- ---------
+printf '| %-9s | %-12s | %15s | %18s | %7s | %15s | %18s | %7s |\n' model weights "train masked ms" "train compacted ms" ratio "infer masked ms" "infer compacted ms" ratio
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- -------------- ----------------- -------------------- --------- ----------------- -------------------- ---------
 for m in "${models[@]}"; do
   # Heavier models get fewer steps per round.
   case "$m" in vgg*) steps=1 ;; resnet*) steps=2 ;; *) steps=5 ;; esac
   out=$("$bin" bench --model "$m" --input 3x32x32 --batch-size "$batch" --steps "$steps" --warmup 1 \
         --threads "$threads" --compact 0.5 --compact-rounds "$rounds" --json)
-  printf '| %-9s | %10s | %15.1f | %18.1f | %6.2fx | %15.1f | %18.1f | %6.2fx |\n' "$m" \
+  printf '| %-9s | %12s | %15.1f | %18.1f | %6.2fx | %15.1f | %18.1f | %6.2fx |\n' "$m" \
     "$(echo "$out" | field weights | awk '{printf "%.0fk", $1/1000}')→$(echo "$out" | field compacted_weights | awk '{printf "%.0fk", $1/1000}')" \
     "$(echo "$out" | field masked_train_ms)" "$(echo "$out" | field compacted_train_ms)" "$(echo "$out" | field train_speedup)" \
     "$(echo "$out" | field masked_inference_ms)" "$(echo "$out" | field compacted_inference_ms)" "$(echo "$out" | field inference_speedup)"
