@@ -44,6 +44,8 @@ public struct CompactedModel {
 /// Kept entries keep their masks (sliced to the new shapes), so pruning can go on.
 /// Parameters, running statistics and masks are copies: the original model is untouched
 /// and the two never share state. Layers without parameters are new instances too.
+/// Optimizer state (momentum, Adam moments) is kept per `Parameter` by the optimizer and is
+/// not carried over: train the compacted model with a fresh optimizer.
 ///
 /// Supports networks made of `Conv2d` (ungrouped), `Linear`, `BatchNorm2d`, `ResidualBlock`,
 /// ReLU, max, average and global average pooling and `Flatten` (the zoo's mlp, lenet300,
