@@ -80,6 +80,32 @@ public enum ModelFiles {
     /// The cycle comes from `models/` when the run kept it (`output: {models: every_cycle}`)
     /// and otherwise from the checkpoint, which holds the last finished cycle only. The
     /// dataset is loaded for the input shape and the training split's standardisation.
+    /// `model` (full width, as `ModelZoo` builds it) reshaped to the file that `metadata`
+    /// describes: unchanged unless the file was written by `compacted(_:metadata:)` (`export
+    /// --compact`), else with the channels its `compacted_channels` does not list removed, so
+    /// the file's tensors fit it. Values are to be loaded from the file afterwards.
+    public static func shaped(_ model: Model, like metadata: [String: String]) throws -> Model {
+        guard metadata["compacted"] == "true" else { return model }
+        guard let text = metadata["compacted_channels"],
+              let object = try? JSONSerialization.jsonObject(with: Foundation.Data(text.utf8)) as? [String: [Int]] else {
+            throw RunError.io("the file says it is compacted but its compacted_channels metadata is not a JSON object of channel lists")
+        }
+        let units = FilterUnits(model)
+        for (name, keep) in object {
+            guard let unit = units[name], unit.exact, unit.weight !== units.classifier else {
+                throw RunError.io("the file's compacted_channels names '\(name)', which \(model.name) cannot compact")
+            }
+            let channels = unit.weight.value.shape[0]
+            guard !keep.isEmpty, keep.allSatisfy({ (0..<channels).contains($0) }) else {
+                throw RunError.io("the file's compacted_channels for '\(name)' are not channels of \(model.name) (it has \(channels))")
+            }
+            let removed = (0..<channels).filter { !keep.contains($0) }
+            try maskFilters(of: unit.weight, removed: removed)
+            try maskUnit(unit, removed: removed)
+        }
+        return try compact(model).model
+    }
+
     /// With `compact`, the network is written physically smaller (`compacted(_:metadata:)`).
     public static func export(runDirectory: String, schedule: String, seed: UInt64, cycle: Int?, masks: Bool,
                               dataDirectory: String?, compact: Bool = false) throws -> SafetensorsWriter {

@@ -80,7 +80,10 @@ struct Eval: ParsableCommand {
             throw CLIError("\(weights) names no model in its metadata; pass --model")
         }
         let splits = try data.load(seed: seed)
-        let net = try ModelZoo.make(name, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed, initialize: false)
+        let full = try ModelZoo.make(name, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed, initialize: false)
+        // A file from `export --compact` has the smaller shapes it lists in its metadata.
+        let net: Model
+        do { net = try ModelFiles.shaped(full, like: file.metadata) } catch { throw CLIError("\(weights): \(error)") }
         let report: PyTorchState.ImportReport
         do { report = try PyTorchState.load(file, into: net, allowPartial: allowPartial) } catch {
             let holds = file.metadata["model"].map { $0 != name ? " (the file holds a \($0))" : "" } ?? ""

@@ -1,6 +1,7 @@
 import Foundation
 import Interop
 import NN
+import Tensor
 import Testing
 @testable import Experiments
 
@@ -99,6 +100,24 @@ private func spec(extra: String = "", model: String = "lenet300", dense: String 
         #expect(kept.count == 75)
         let big = try full.values("fc1.weight"), small = try file.values("fc1.weight")
         #expect(kept.enumerated().allSatisfy { i, r in Array(small[i * 256 ..< (i + 1) * 256]) == Array(big[r * 256 ..< (r + 1) * 256]) })
+        // Read back (as `topiary eval` does): the full-width network shaped like the file
+        // computes what the full file's network does.
+        let wide = try ModelZoo.make("lenet300", inputShape: [1, 16, 16], classes: 10, seed: 1, initialize: false)
+        _ = try PyTorchState.load(full, into: wide)
+        let narrow = try ModelFiles.shaped(try ModelZoo.make("lenet300", inputShape: [1, 16, 16], classes: 10, seed: 1, initialize: false),
+                                           like: file.metadata)
+        // Without --masks: an import refuses the bias masks that structured pruning writes.
+        let plain = try SafetensorsFile(bytes: ModelFiles.export(runDirectory: dir, schedule: "constant", seed: 1, cycle: nil,
+                                                                 masks: false, dataDirectory: nil, compact: true).bytes())
+        _ = try PyTorchState.load(plain, into: narrow)
+        #expect(narrow.parameters.first?.value.shape == [75, 256])
+        let x = Tensor(shape: [4, 1, 16, 16])
+        for i in 0..<x.count { x[i] = Float(i % 7) - 3 }
+        let a = wide.forward(x, training: false).array, b = narrow.forward(x, training: false).array
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
+        var broken = file.metadata
+        broken["compacted_channels"] = "{\"fc3.weight\": [0]}"
+        #expect(throws: RunError.self) { try ModelFiles.shaped(try ModelZoo.make("lenet300", inputShape: [1, 16, 16], classes: 10, seed: 1), like: broken) }
     }
 
     @Test func specErrorsNameTheKey() throws {
