@@ -2,6 +2,7 @@ import Data
 import Foundation
 import Interop
 import NN
+import Pruning
 import Tensor
 
 /// Networks as safetensors files: what an export carries besides the tensors, and the
@@ -42,6 +43,21 @@ public enum ModelFiles {
 
     static func jsonList(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
 
+    /// `model` rebuilt with its removed filters physically gone (`compact`), and metadata
+    /// saying so: `compacted` = "true", `compacted_channels` (per compacted layer's weight,
+    /// the original output channels it kept, a JSON object) and `compacted_from` (their
+    /// original counts). The smaller shapes are the tensors' own.
+    public static func compacted(_ model: Model, metadata: [String: String]) throws -> (Model, [String: String]) {
+        let c = try compact(model)
+        var meta = metadata
+        let names = c.keptChannels.keys.sorted()
+        meta["compacted"] = "true"
+        meta["compacted_channels"] = "{" + names.map { "\"\($0)\": " + jsonList(c.keptChannels[$0]!.map(String.init)) }
+            .joined(separator: ", ") + "}"
+        meta["compacted_from"] = "{" + names.map { "\"\($0)\": \(c.originalChannels[$0]!)" }.joined(separator: ", ") + "}"
+        return (c.model, meta)
+    }
+
     /// Reads `path` into `model`; problems become one `RunError` naming the file.
     @discardableResult
     public static func load(_ path: String, into model: Model, allowPartial: Bool = false) throws -> PyTorchState.ImportReport {
@@ -64,8 +80,35 @@ public enum ModelFiles {
     /// The cycle comes from `models/` when the run kept it (`output: {models: every_cycle}`)
     /// and otherwise from the checkpoint, which holds the last finished cycle only. The
     /// dataset is loaded for the input shape and the training split's standardisation.
+    /// `model` (full width, as `ModelZoo` builds it) reshaped to the file that `metadata`
+    /// describes: unchanged unless the file was written by `compacted(_:metadata:)` (`export
+    /// --compact`), else with the channels its `compacted_channels` does not list removed, so
+    /// the file's tensors fit it. Values are to be loaded from the file afterwards.
+    public static func shaped(_ model: Model, like metadata: [String: String]) throws -> Model {
+        guard metadata["compacted"] == "true" else { return model }
+        guard let text = metadata["compacted_channels"],
+              let object = try? JSONSerialization.jsonObject(with: Foundation.Data(text.utf8)) as? [String: [Int]] else {
+            throw RunError.io("the file says it is compacted but its compacted_channels metadata is not a JSON object of channel lists")
+        }
+        let units = FilterUnits(model)
+        for (name, keep) in object {
+            guard let unit = units[name], unit.exact, unit.weight !== units.classifier else {
+                throw RunError.io("the file's compacted_channels names '\(name)', which \(model.name) cannot compact")
+            }
+            let channels = unit.weight.value.shape[0]
+            guard !keep.isEmpty, keep.allSatisfy({ (0..<channels).contains($0) }) else {
+                throw RunError.io("the file's compacted_channels for '\(name)' are not channels of \(model.name) (it has \(channels))")
+            }
+            let removed = (0..<channels).filter { !keep.contains($0) }
+            try maskFilters(of: unit.weight, removed: removed)
+            try maskUnit(unit, removed: removed)
+        }
+        return try compact(model).model
+    }
+
+    /// With `compact`, the network is written physically smaller (`compacted(_:metadata:)`).
     public static func export(runDirectory: String, schedule: String, seed: UInt64, cycle: Int?, masks: Bool,
-                              dataDirectory: String?) throws -> SafetensorsWriter {
+                              dataDirectory: String?, compact: Bool = false) throws -> SafetensorsWriter {
         let store = RunStore(directory: runDirectory)
         let spec = try store.loadSpec()
         guard spec.schedules.contains(where: { $0.name == schedule }) else {
@@ -97,6 +140,10 @@ public enum ModelFiles {
         }
         var meta = metadata(model: model, dataset: spec.data.dataset, normalization: splits.normalization)
         meta.merge(metadata(record: record, spec: spec)) { $1 }
+        if compact {
+            let (small, smallMeta) = try compacted(model, metadata: meta)
+            return PyTorchState.writer(for: small, masks: masks, metadata: smallMeta)
+        }
         return PyTorchState.writer(for: model, masks: masks, metadata: meta)
     }
 

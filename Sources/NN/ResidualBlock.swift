@@ -15,18 +15,25 @@ public final class ResidualBlock: Layer {
     private let sum = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     public let inChannels: Int, outChannels: Int, stride: Int
+    /// Channels between the two convolutions (`outChannels` unless compacted).
+    public var innerChannels: Int { conv1.outChannels }
 
-    public init(_ inChannels: Int, _ outChannels: Int, stride: Int = 1, name: String = "block",
+    /// A block from `inChannels` to `outChannels`. `innerChannels` (default `outChannels`) is
+    /// the width between the two convolutions, which only the block sees: a compacted block
+    /// (structured pruning, `compact`) has fewer there while its output still matches the shortcut.
+    public init(_ inChannels: Int, _ outChannels: Int, innerChannels: Int? = nil, stride: Int = 1, name: String = "block",
                 initializer: Initializer = .heNormal, workspace: ConvWorkspace? = nil, rng: inout RNG) {
         let ws = workspace ?? ConvWorkspace()
+        let inner = innerChannels ?? outChannels
+        precondition(inner > 0, "ResidualBlock: inner width \(inner) must be positive")
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.stride = stride
-        conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false,
+        conv1 = Conv2d(inChannels, inner, kernel: 3, stride: stride, padding: 1, bias: false,
                        name: "\(name).conv1", initializer: initializer, workspace: ws, rng: &rng)
-        bn1 = BatchNorm2d(outChannels, name: "\(name).bn1")
+        bn1 = BatchNorm2d(inner, name: "\(name).bn1")
         relu1 = ReLU(name: "\(name).relu1")
-        conv2 = Conv2d(outChannels, outChannels, kernel: 3, padding: 1, bias: false,
+        conv2 = Conv2d(inner, outChannels, kernel: 3, padding: 1, bias: false,
                        name: "\(name).conv2", initializer: initializer, workspace: ws, rng: &rng)
         bn2 = BatchNorm2d(outChannels, name: "\(name).bn2")
         relu2 = ReLU(name: "\(name).relu2")
@@ -55,7 +62,7 @@ public final class ResidualBlock: Layer {
     }
 
     public var summary: String {
-        "ResidualBlock(\(inChannels)→\(outChannels)\(stride != 1 ? ", stride \(stride)" : "")\(projection != nil ? ", projection" : ""))"
+        "ResidualBlock(\(inChannels)→\(innerChannels != outChannels ? "\(innerChannels)→" : "")\(outChannels)\(stride != 1 ? ", stride \(stride)" : "")\(projection != nil ? ", projection" : ""))"
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {

@@ -13,6 +13,8 @@ public enum PruningError: Error, CustomStringConvertible {
     case lookaheadNeighbourMismatch(parameter: String, neighbour: String, detail: String)
     case snapshotMissing(parameter: String)
     case maskCountMismatch(expected: Int, got: Int)
+    /// `compact` met a layer it cannot rebuild smaller.
+    case cannotCompact(model: String, layer: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,8 @@ public enum PruningError: Error, CustomStringConvertible {
             return "weight snapshot has no entry for parameter '\(n)'"
         case .maskCountMismatch(let e, let g):
             return "mask lists differ in length: \(e) vs \(g)"
+        case .cannotCompact(let m, let l):
+            return "cannot compact model '\(m)': layer \(l) is not supported (compaction handles ungrouped convs, Linear, BatchNorm2d, residual blocks, ReLU, pooling and Flatten)"
         }
     }
 }

@@ -23,6 +23,10 @@ struct Bench: ParsableCommand {
     var input = "1x28x28"
     @Option(help: "Number of classes.")
     var classes = 10
+    @Option(name: .customLong("compact"), help: "Remove this fraction of the filters (L1 norm) of every layer compaction can shrink, and time the masked network against its compacted copy side by side (see --compact-rounds).")
+    var compactRate: Double?
+    @Option(help: "With --compact: alternating timed rounds of --steps steps each.")
+    var compactRounds = 5
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Print one JSON object with ms_per_step, cpu_ms_per_step (process CPU time) and samples_per_second.")
     var json = false
@@ -51,6 +55,7 @@ struct Bench: ParsableCommand {
         try compute.apply()
         try MemoryEstimate.check(model: model, inputShape: shape, classes: classes, batchSize: batchSize)
         let net = try ModelZoo.make(model, inputShape: shape, classes: classes, seed: 1)
+        if let compactRate { return try benchCompaction(net, rate: compactRate, rounds: compactRounds) }
         if pruning { return try benchPruning(net) }
         if let t = sparseThreshold {
             SparseKernels.linearThreshold = t

@@ -33,13 +33,15 @@ struct Export: ParsableCommand {
     var masks = false
     @Option(help: "Directory of the dataset files (needed for the input standardisation).")
     var dataDir: String?
+    @Flag(help: "Write the network physically smaller: filters removed by structured pruning (l1-filter, random-filter) are deleted with their BatchNorm and the next layer's input channels (for residual networks only each block's inner convolution); metadata compacted_channels lists the channels kept.")
+    var compact = false
 
     func run() throws {
         if let c = cycle, c < 0 { throw CLIError("--cycle must be non-negative, got \(c)") }
         let writer: SafetensorsWriter
         do {
             writer = try ModelFiles.export(runDirectory: runDir, schedule: schedule, seed: seed, cycle: cycle,
-                                           masks: masks, dataDirectory: dataDir)
+                                           masks: masks, dataDirectory: dataDir, compact: compact)
         } catch { throw interopError(error) }
         let cycleText = writer.metadata["cycle"] ?? "last"
         let path = out ?? "\(runDir)/export/\(schedule)--seed\(seed)--cycle\(cycleText).safetensors"
@@ -78,7 +80,10 @@ struct Eval: ParsableCommand {
             throw CLIError("\(weights) names no model in its metadata; pass --model")
         }
         let splits = try data.load(seed: seed)
-        let net = try ModelZoo.make(name, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed, initialize: false)
+        let full = try ModelZoo.make(name, inputShape: splits.train.sampleShape, classes: splits.train.classes, seed: seed, initialize: false)
+        // A file from `export --compact` has the smaller shapes it lists in its metadata.
+        let net: Model
+        do { net = try ModelFiles.shaped(full, like: file.metadata) } catch { throw CLIError("\(weights): \(error)") }
         let report: PyTorchState.ImportReport
         do { report = try PyTorchState.load(file, into: net, allowPartial: allowPartial) } catch {
             let holds = file.metadata["model"].map { $0 != name ? " (the file holds a \($0))" : "" } ?? ""

@@ -1,6 +1,7 @@
 import Foundation
 import Interop
 import NN
+import Tensor
 import Testing
 @testable import Experiments
 
@@ -72,6 +73,51 @@ private func spec(extra: String = "", model: String = "lenet300", dense: String 
         let cycle0 = try #require(try RunStore(directory: second).allRecords(spec: imported).first)
         #expect(cycle0.iterations == 0)
         #expect(cycle0.finalTestAccuracy == Double(w.metadata["final_test_accuracy"]!)!)
+    }
+
+    @Test func aFilterPrunedRunExportsCompactedWithSmallerShapesAndTheKeptChannels() throws {
+        var s = try spec()
+        s.pruning.criterion = "l1-filter"
+        s.pruning.scope = "layerwise"
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Runner(spec: s, directory: dir).run(resume: false)
+        let full = try SafetensorsFile(bytes: ModelFiles.export(runDirectory: dir, schedule: "constant", seed: 1, cycle: nil,
+                                                                masks: false, dataDirectory: nil).bytes())
+        let w = try ModelFiles.export(runDirectory: dir, schedule: "constant", seed: 1, cycle: nil, masks: true,
+                                      dataDirectory: nil, compact: true)
+        let file = try SafetensorsFile(bytes: w.bytes())
+        #expect(w.metadata["compacted"] == "true" && w.metadata["compacted_from"] == "{\"fc1.weight\": 300, \"fc2.weight\": 100}")
+        let fc1 = try #require(file.entry("fc1.weight")), fc2 = try #require(file.entry("fc2.weight"))
+        let fc3 = try #require(file.entry("fc3.weight"))
+        // Two cycles at rate 0.5 leave a quarter of the neurons; the logits stay.
+        #expect(fc1.shape == [75, 256] && file.entry("fc1.bias")?.shape == [75])
+        #expect(fc2.shape == [25, 75] && fc3.shape == [10, 25])
+        #expect(file.entry("fc1.weight_mask")?.shape == [75, 256])
+        // The kept rows are the original's rows, in order.
+        let kept = try #require(w.metadata["compacted_channels"]).split(separator: "]")[0]
+            .split(separator: "[")[1].split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
+        #expect(kept.count == 75)
+        let big = try full.values("fc1.weight"), small = try file.values("fc1.weight")
+        #expect(kept.enumerated().allSatisfy { i, r in Array(small[i * 256 ..< (i + 1) * 256]) == Array(big[r * 256 ..< (r + 1) * 256]) })
+        // Read back (as `topiary eval` does): the full-width network shaped like the file
+        // computes what the full file's network does.
+        let wide = try ModelZoo.make("lenet300", inputShape: [1, 16, 16], classes: 10, seed: 1, initialize: false)
+        _ = try PyTorchState.load(full, into: wide)
+        let narrow = try ModelFiles.shaped(try ModelZoo.make("lenet300", inputShape: [1, 16, 16], classes: 10, seed: 1, initialize: false),
+                                           like: file.metadata)
+        // Without --masks: an import refuses the bias masks that structured pruning writes.
+        let plain = try SafetensorsFile(bytes: ModelFiles.export(runDirectory: dir, schedule: "constant", seed: 1, cycle: nil,
+                                                                 masks: false, dataDirectory: nil, compact: true).bytes())
+        _ = try PyTorchState.load(plain, into: narrow)
+        #expect(narrow.parameters.first?.value.shape == [75, 256])
+        let x = Tensor(shape: [4, 1, 16, 16])
+        for i in 0..<x.count { x[i] = Float(i % 7) - 3 }
+        let a = wide.forward(x, training: false).array, b = narrow.forward(x, training: false).array
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
+        var broken = file.metadata
+        broken["compacted_channels"] = "{\"fc3.weight\": [0]}"
+        #expect(throws: RunError.self) { try ModelFiles.shaped(try ModelZoo.make("lenet300", inputShape: [1, 16, 16], classes: 10, seed: 1), like: broken) }
     }
 
     @Test func specErrorsNameTheKey() throws {
