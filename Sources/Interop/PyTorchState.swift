@@ -94,9 +94,10 @@ public enum PyTorchState {
                 used.insert(e.name)
                 continue
             }
-            // A network pruned with torch.nn.utils.prune stores `weight_orig` and `weight_mask`.
+            // A network pruned with torch.nn.utils.prune stores `NAME_orig` and `NAME_mask`
+            // (for a weight, and for a bias or BatchNorm γ/β that structured pruning masked).
             var source = e.name
-            if file.entry(source) == nil, e.name.hasSuffix(".weight"), file.entry(e.name + "_orig") != nil { source = e.name + "_orig" }
+            if file.entry(source) == nil, case .parameter = e.role, file.entry(e.name + "_orig") != nil { source = e.name + "_orig" }
             guard let f = file.entry(source) else {
                 report.missing.append(e.name)
                 continue
@@ -114,9 +115,9 @@ public enum PyTorchState {
             if fits, let t = e.tensor { assignments.append((t, source)) }
             if case .parameter(let p) = e.role, let m = file.entry("\(p.name)_mask") {
                 used.insert(m.name)
-                if !p.prunable {
-                    problems.append("\(m.name) masks \(p.name), which is not prunable")
-                } else if m.shape != e.shape {
+                // Any parameter may carry a mask: structured pruning masks a removed unit's
+                // bias and BatchNorm γ/β along with its filter.
+                if m.shape != e.shape {
                     problems.append("\(m.name) has shape \(shapeText(m.shape)), the model's \(p.name) is \(shapeText(e.shape))")
                 } else {
                     maskAssignments.append((p, m.name))

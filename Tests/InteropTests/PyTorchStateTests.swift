@@ -64,6 +64,37 @@ struct PyTorchStateTests {
         }
     }
 
+    /// Structured pruning masks a unit's bias and BatchNorm γ/β with its filter; an export
+    /// with masks carries those too and must import back (PyTorch names them `bias_orig` /
+    /// `bias_mask` after `custom_from_mask`).
+    @Test func masksOnBiasesAndBatchNormImport() throws {
+        let a = try ModelZoo.make("vgg11", inputShape: [3, 32, 32], classes: 10, seed: 1)
+        let masked = a.parameters.filter { !$0.prunable && $0.value.rank == 1 }.prefix(3)
+        #expect(masked.count == 3)
+        for p in masked {
+            let m = Tensor(shape: p.value.shape, repeating: 1)
+            m[0] = 0
+            p.setMask(m)
+        }
+        var w = SafetensorsWriter()
+        for e in PyTorchState.entries(of: a) {
+            guard let t = e.tensor else { continue }
+            if case .parameter(let p) = e.role, let m = p.mask {
+                w.add(e.name + "_orig", t)
+                w.add(e.name + "_mask", m)
+            } else {
+                w.add(e.name, t)
+            }
+        }
+        let b = try ModelZoo.make("vgg11", inputShape: [3, 32, 32], classes: 10, seed: 2, initialize: false)
+        let report = try PyTorchState.load(SafetensorsFile(bytes: w.bytes()), into: b)
+        #expect(report.masked == masked.map(\.name))
+        #expect(report.missing.isEmpty && report.unexpected.isEmpty)
+        for (p, q) in zip(a.parameters, b.parameters) {
+            #expect(p.value.array == q.value.array && p.mask?.array == q.mask?.array, "\(p.name)")
+        }
+    }
+
     func resnetFile(_ edit: (inout SafetensorsWriter, PyTorchState.Entry) -> Bool) throws -> SafetensorsFile {
         let model = try ModelZoo.make("resnet20", inputShape: [3, 32, 32], classes: 10, seed: 1, initialize: false)
         var w = SafetensorsWriter()
