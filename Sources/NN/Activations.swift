@@ -10,23 +10,27 @@ public final class ReLU: Activation {
     public var summary: String { "ReLU" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        output.resize(x.shape)
-        let n = x.count, xp = x.data, yp = output.data
-        for i in 0..<n { yp[i] = xp[i] > 0 ? xp[i] : 0 }
-        observer?(output)
-        return output
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            let n = x.count, xp = x.data, yp = output.data
+            for i in 0..<n { yp[i] = xp[i] > 0 ? xp[i] : 0 }
+            observer?(output)
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        gradInput.resize(dy.shape)
-        let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-        // Load unconditionally: `y > 0 ? g[i] : 0` compiled to a branch per element (the
-        // load was conditional), which mispredicts on random signs; a select vectorises.
-        for i in 0..<n {
-            let g = gp[i]
-            dp[i] = yp[i] > 0 ? g : 0
+        OpProfile.measure(.activation) {
+            gradInput.resize(dy.shape)
+            let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
+            // Load unconditionally: `y > 0 ? g[i] : 0` compiled to a branch per element (the
+            // load was conditional), which mispredicts on random signs; a select vectorises.
+            for i in 0..<n {
+                let g = gp[i]
+                dp[i] = yp[i] > 0 ? g : 0
+            }
+            return gradInput
         }
-        return gradInput
     }
 }
 
@@ -41,22 +45,26 @@ public final class ReLU6: Activation {
     public var summary: String { "ReLU6" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        output.resize(x.shape)
-        let n = x.count, xp = x.data, yp = output.data
-        for i in 0..<n { yp[i] = Swift.min(Swift.max(xp[i], 0), 6) }
-        observer?(output)
-        return output
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            let n = x.count, xp = x.data, yp = output.data
+            for i in 0..<n { yp[i] = Swift.min(Swift.max(xp[i], 0), 6) }
+            observer?(output)
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
-        gradInput.resize(dy.shape)
-        let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-        // As in ReLU: load unconditionally so the select vectorises.
-        for i in 0..<n {
-            let g = gp[i], y = yp[i]
-            dp[i] = y > 0 && y < 6 ? g : 0
+        OpProfile.measure(.activation) {
+            precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
+            gradInput.resize(dy.shape)
+            let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
+            // As in ReLU: load unconditionally so the select vectorises.
+            for i in 0..<n {
+                let g = gp[i], y = yp[i]
+                dp[i] = y > 0 && y < 6 ? g : 0
+            }
+            return gradInput
         }
-        return gradInput
     }
 }

@@ -49,95 +49,99 @@ public final class BatchNorm2d: Layer {
     private func minimumChannels(_ perChannel: Int) -> Int { Swift.max(1, Parallel.minimumWork / Swift.max(1, perChannel)) }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let c = channels
-        precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)) needs [N, \(c), H, W], got \(x.shape)")
-        let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
-        lastTraining = training
-        output.resize(x.shape)
-        xHat.resize(x.shape)
-        if training {
-            // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
-            precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
-        }
-        let xp = SendablePointer(x.data), hp = SendablePointer(xHat.data), yp = SendablePointer(output.data)
-        let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
-        let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
-        let mom = momentum, eps = eps
-        Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
-            for ch in lo..<hi {
-                let mean: Float, inv: Float
-                if training {
-                    // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
-                    // cancellation; per-plane Float sums are combined in Double.
-                    var s: Double = 0
-                    for i in 0..<n { s += Double(Ops.sum(area, xp.p + (i * c + ch) * area)) }
-                    mean = Float(s / Double(m))
-                    var q: Double = 0
-                    for i in 0..<n {
-                        q += Double(Ops.sumSquaredDeviations(area, xp.p + (i * c + ch) * area, mean: mean))
+        OpProfile.measure(.batchNorm) {
+            let c = channels
+            precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)) needs [N, \(c), H, W], got \(x.shape)")
+            let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
+            lastTraining = training
+            output.resize(x.shape)
+            xHat.resize(x.shape)
+            if training {
+                // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
+                precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
+            }
+            let xp = SendablePointer(x.data), hp = SendablePointer(xHat.data), yp = SendablePointer(output.data)
+            let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
+            let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
+            let mom = momentum, eps = eps
+            Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
+                for ch in lo..<hi {
+                    let mean: Float, inv: Float
+                    if training {
+                        // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
+                        // cancellation; per-plane Float sums are combined in Double.
+                        var s: Double = 0
+                        for i in 0..<n { s += Double(Ops.sum(area, xp.p + (i * c + ch) * area)) }
+                        mean = Float(s / Double(m))
+                        var q: Double = 0
+                        for i in 0..<n {
+                            q += Double(Ops.sumSquaredDeviations(area, xp.p + (i * c + ch) * area, mean: mean))
+                        }
+                        let variance = Float(q / Double(m))
+                        rm.p[ch] = (1 - mom) * rm.p[ch] + mom * mean
+                        rv.p[ch] = (1 - mom) * rv.p[ch] + mom * variance * (Float(m) / Float(m - 1))
+                        inv = 1 / (variance + eps).squareRoot()
+                    } else {
+                        mean = rm.p[ch]
+                        inv = 1 / (rv.p[ch] + eps).squareRoot()
                     }
-                    let variance = Float(q / Double(m))
-                    rm.p[ch] = (1 - mom) * rm.p[ch] + mom * mean
-                    rv.p[ch] = (1 - mom) * rv.p[ch] + mom * variance * (Float(m) / Float(m - 1))
-                    inv = 1 / (variance + eps).squareRoot()
-                } else {
-                    mean = rm.p[ch]
-                    inv = 1 / (rv.p[ch] + eps).squareRoot()
-                }
-                sp.p[ch] = inv
-                let scale = g.p[ch], shift = b.p[ch]
-                for i in 0..<n {
-                    let o = (i * c + ch) * area
-                    let src = xp.p + o, h = hp.p + o, y = yp.p + o
-                    for j in 0..<area {
-                        let v = (src[j] - mean) * inv
-                        h[j] = v
-                        y[j] = scale * v + shift
+                    sp.p[ch] = inv
+                    let scale = g.p[ch], shift = b.p[ch]
+                    for i in 0..<n {
+                        let o = (i * c + ch) * area
+                        let src = xp.p + o, h = hp.p + o, y = yp.p + o
+                        for j in 0..<area {
+                            let v = (src[j] - mean) * inv
+                            h[j] = v
+                            y[j] = scale * v + shift
+                        }
                     }
                 }
             }
+            return output
         }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let c = channels
-        precondition(dy.count == xHat.count, "BatchNorm2d.backward: gradient \(dy.shape) for output \(xHat.shape)")
-        let n = xHat.shape[0], area = xHat.shape[2] * xHat.shape[3], m = n * area
-        gradInput.resize(xHat.shape)
-        let gp = SendablePointer(dy.data), hp = SendablePointer(xHat.data), dx = SendablePointer(gradInput.data)
-        let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data)
-        let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
-        let training = lastTraining
-        Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
-            for ch in lo..<hi {
-                var sDy: Double = 0, sDyH: Double = 0
-                for i in 0..<n {
-                    let o = (i * c + ch) * area
-                    sDy += Double(Ops.sum(area, gp.p + o))
-                    sDyH += Double(Ops.dot(area, gp.p + o, hp.p + o))
-                }
-                dGamma.p[ch] += Float(sDyH)
-                dBeta.p[ch] += Float(sDy)
-                let k = g.p[ch] * sp.p[ch]
-                if training {
-                    // The batch statistics depend on every value of the channel, hence the
-                    // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
-                    let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
+        OpProfile.measure(.batchNorm) {
+            let c = channels
+            precondition(dy.count == xHat.count, "BatchNorm2d.backward: gradient \(dy.shape) for output \(xHat.shape)")
+            let n = xHat.shape[0], area = xHat.shape[2] * xHat.shape[3], m = n * area
+            gradInput.resize(xHat.shape)
+            let gp = SendablePointer(dy.data), hp = SendablePointer(xHat.data), dx = SendablePointer(gradInput.data)
+            let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data)
+            let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
+            let training = lastTraining
+            Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
+                for ch in lo..<hi {
+                    var sDy: Double = 0, sDyH: Double = 0
                     for i in 0..<n {
                         let o = (i * c + ch) * area
-                        let gr = gp.p + o, h = hp.p + o, d = dx.p + o
-                        for j in 0..<area { d[j] = k * (gr[j] - meanDy - h[j] * meanDyH) }
+                        sDy += Double(Ops.sum(area, gp.p + o))
+                        sDyH += Double(Ops.dot(area, gp.p + o, hp.p + o))
                     }
-                } else {
-                    for i in 0..<n {
-                        let o = (i * c + ch) * area
-                        let gr = gp.p + o, d = dx.p + o
-                        for j in 0..<area { d[j] = k * gr[j] }
+                    dGamma.p[ch] += Float(sDyH)
+                    dBeta.p[ch] += Float(sDy)
+                    let k = g.p[ch] * sp.p[ch]
+                    if training {
+                        // The batch statistics depend on every value of the channel, hence the
+                        // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
+                        let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
+                        for i in 0..<n {
+                            let o = (i * c + ch) * area
+                            let gr = gp.p + o, h = hp.p + o, d = dx.p + o
+                            for j in 0..<area { d[j] = k * (gr[j] - meanDy - h[j] * meanDyH) }
+                        }
+                    } else {
+                        for i in 0..<n {
+                            let o = (i * c + ch) * area
+                            let gr = gp.p + o, d = dx.p + o
+                            for j in 0..<area { d[j] = k * gr[j] }
+                        }
                     }
                 }
             }
+            return gradInput
         }
-        return gradInput
     }
 }

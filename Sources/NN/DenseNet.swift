@@ -62,37 +62,41 @@ public final class DenseBlock: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.rank == 4 && x.shape[1] == inChannels, "\(summary) needs [N, \(inChannels), H, W], got \(x.shape)")
-        let n = x.shape[0], h = x.shape[2], w = x.shape[3], area = h * w, total = outChannels
-        features.resize([n, total, h, w])
-        Self.copyChannels(x.data, inChannels, from: 0, features.data, total, to: 0, count: inChannels, batch: n, area: area)
-        for (i, u) in units.enumerated() {
-            let c = inChannels + i * growth
-            slice.resize([n, c, h, w])
-            Self.copyChannels(features.data, total, from: 0, slice.data, c, to: 0, count: c, batch: n, area: area)
-            let y = u.conv.forward(u.relu.forward(u.bn.forward(slice, training: training), training: training),
-                                   training: training)
-            Self.copyChannels(y.data, growth, from: 0, features.data, total, to: c, count: growth, batch: n, area: area)
+        OpProfile.measure(.elementwise) {
+            precondition(x.rank == 4 && x.shape[1] == inChannels, "\(summary) needs [N, \(inChannels), H, W], got \(x.shape)")
+            let n = x.shape[0], h = x.shape[2], w = x.shape[3], area = h * w, total = outChannels
+            features.resize([n, total, h, w])
+            Self.copyChannels(x.data, inChannels, from: 0, features.data, total, to: 0, count: inChannels, batch: n, area: area)
+            for (i, u) in units.enumerated() {
+                let c = inChannels + i * growth
+                slice.resize([n, c, h, w])
+                Self.copyChannels(features.data, total, from: 0, slice.data, c, to: 0, count: c, batch: n, area: area)
+                let y = u.conv.forward(u.relu.forward(u.bn.forward(slice, training: training), training: training),
+                                       training: training)
+                Self.copyChannels(y.data, growth, from: 0, features.data, total, to: c, count: growth, batch: n, area: area)
+            }
+            return features
         }
-        return features
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == features.count, "\(summary).backward: gradient \(dy.shape) for output \(features.shape)")
-        let n = features.shape[0], h = features.shape[2], w = features.shape[3], area = h * w, total = outChannels
-        gradFeatures.resize(features.shape)
-        gradFeatures.copy(from: dy)
-        for (i, u) in units.enumerated().reversed() {
-            let c = inChannels + i * growth
-            slice.resize([n, growth, h, w])
-            Self.copyChannels(gradFeatures.data, total, from: c, slice.data, growth, to: 0, count: growth, batch: n, area: area)
-            let d = u.bn.backward(u.relu.backward(u.conv.backward(slice)))
-            Self.copyChannels(d.data, c, from: 0, gradFeatures.data, total, to: 0, count: c, batch: n, area: area, add: true)
+        OpProfile.measure(.elementwise) {
+            precondition(dy.count == features.count, "\(summary).backward: gradient \(dy.shape) for output \(features.shape)")
+            let n = features.shape[0], h = features.shape[2], w = features.shape[3], area = h * w, total = outChannels
+            gradFeatures.resize(features.shape)
+            gradFeatures.copy(from: dy)
+            for (i, u) in units.enumerated().reversed() {
+                let c = inChannels + i * growth
+                slice.resize([n, growth, h, w])
+                Self.copyChannels(gradFeatures.data, total, from: c, slice.data, growth, to: 0, count: growth, batch: n, area: area)
+                let d = u.bn.backward(u.relu.backward(u.conv.backward(slice)))
+                Self.copyChannels(d.data, c, from: 0, gradFeatures.data, total, to: 0, count: c, batch: n, area: area, add: true)
+            }
+            gradInput.resize([n, inChannels, h, w])
+            Self.copyChannels(gradFeatures.data, total, from: 0, gradInput.data, inChannels, to: 0,
+                              count: inChannels, batch: n, area: area)
+            return gradInput
         }
-        gradInput.resize([n, inChannels, h, w])
-        Self.copyChannels(gradFeatures.data, total, from: 0, gradInput.data, inChannels, to: 0,
-                          count: inChannels, batch: n, area: area)
-        return gradInput
     }
 }
 

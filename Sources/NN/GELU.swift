@@ -20,26 +20,30 @@ public final class GELU: Activation {
     public var summary: String { "GELU" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        output.resize(x.shape)
-        derivative.resize(x.shape)
-        let n = x.count, xp = x.data, yp = output.data, dp = derivative.data
-        let invSqrt2: Float = 0.70710678118654752
-        let invSqrt2Pi: Float = 0.39894228040143268
-        for i in 0..<n {
-            let v = xp[i]
-            let cdf = 0.5 * (1 + erff(v * invSqrt2))
-            yp[i] = v * cdf
-            dp[i] = cdf + v * invSqrt2Pi * expf(-0.5 * v * v)
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            derivative.resize(x.shape)
+            let n = x.count, xp = x.data, yp = output.data, dp = derivative.data
+            let invSqrt2: Float = 0.70710678118654752
+            let invSqrt2Pi: Float = 0.39894228040143268
+            for i in 0..<n {
+                let v = xp[i]
+                let cdf = 0.5 * (1 + erff(v * invSqrt2))
+                yp[i] = v * cdf
+                dp[i] = cdf + v * invSqrt2Pi * expf(-0.5 * v * v)
+            }
+            observer?(output)
+            return output
         }
-        observer?(output)
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == derivative.count, "GELU.backward: gradient \(dy.shape) for output \(output.shape)")
-        gradInput.resize(dy.shape)
-        let n = dy.count, gp = dy.data, dp = derivative.data, out = gradInput.data
-        for i in 0..<n { out[i] = gp[i] * dp[i] }
-        return gradInput
+        OpProfile.measure(.activation) {
+            precondition(dy.count == derivative.count, "GELU.backward: gradient \(dy.shape) for output \(output.shape)")
+            gradInput.resize(dy.shape)
+            let n = dy.count, gp = dy.data, dp = derivative.data, out = gradInput.data
+            for i in 0..<n { out[i] = gp[i] * dp[i] }
+            return gradInput
+        }
     }
 }

@@ -30,54 +30,58 @@ public final class LayerNorm: Layer {
     public var summary: String { "LayerNorm(\(features))" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let d = features
-        precondition(x.rank >= 2 && x.shape[x.rank - 1] == d, "LayerNorm(\(d)) needs [..., \(d)], got \(x.shape)")
-        let rows = x.count / d
-        output.resize(x.shape)
-        xHat.resize(x.shape)
-        invStd.resize([rows])
-        let xp = x.data, hp = xHat.data, yp = output.data, sp = invStd.data
-        let g = gamma.value.data, b = beta.value.data
-        let invD = 1 / Float(d)
-        for r in 0..<rows {
-            let row = xp + r * d, hRow = hp + r * d, yRow = yp + r * d
-            // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2 cancellation.
-            let mean = Ops.sum(d, row) * invD
-            let variance = Ops.sumSquaredDeviations(d, row, mean: mean) * invD
-            let s = 1 / (variance + eps).squareRoot()
-            sp[r] = s
-            for j in 0..<d {
-                let h = (row[j] - mean) * s
-                hRow[j] = h
-                yRow[j] = g[j] * h + b[j]
+        OpProfile.measure(.layerNorm) {
+            let d = features
+            precondition(x.rank >= 2 && x.shape[x.rank - 1] == d, "LayerNorm(\(d)) needs [..., \(d)], got \(x.shape)")
+            let rows = x.count / d
+            output.resize(x.shape)
+            xHat.resize(x.shape)
+            invStd.resize([rows])
+            let xp = x.data, hp = xHat.data, yp = output.data, sp = invStd.data
+            let g = gamma.value.data, b = beta.value.data
+            let invD = 1 / Float(d)
+            for r in 0..<rows {
+                let row = xp + r * d, hRow = hp + r * d, yRow = yp + r * d
+                // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2 cancellation.
+                let mean = Ops.sum(d, row) * invD
+                let variance = Ops.sumSquaredDeviations(d, row, mean: mean) * invD
+                let s = 1 / (variance + eps).squareRoot()
+                sp[r] = s
+                for j in 0..<d {
+                    let h = (row[j] - mean) * s
+                    hRow[j] = h
+                    yRow[j] = g[j] * h + b[j]
+                }
             }
+            return output
         }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let d = features
-        precondition(dy.count == xHat.count, "LayerNorm.backward: gradient \(dy.shape) for output \(xHat.shape)")
-        let rows = xHat.count / d
-        gradInput.resize(xHat.shape)
-        let gp = dy.data, hp = xHat.data, dx = gradInput.data, sp = invStd.data
-        let g = gamma.value.data, dGamma = gamma.grad.data, dBeta = beta.grad.data
-        let invD = 1 / Float(d)
-        for r in 0..<rows {
-            let gRow = gp + r * d, hRow = hp + r * d, dRow = dx + r * d
-            // With u = gamma * dy, the row's mean and variance give the two correction terms:
-            // dx = invStd * (u - mean(u) - xHat * mean(u * xHat)).
-            var sumU: Float = 0, sumUH: Float = 0
-            for j in 0..<d {
-                let u = g[j] * gRow[j]
-                sumU += u
-                sumUH += u * hRow[j]
-                dGamma[j] += gRow[j] * hRow[j]
-                dBeta[j] += gRow[j]
+        OpProfile.measure(.layerNorm) {
+            let d = features
+            precondition(dy.count == xHat.count, "LayerNorm.backward: gradient \(dy.shape) for output \(xHat.shape)")
+            let rows = xHat.count / d
+            gradInput.resize(xHat.shape)
+            let gp = dy.data, hp = xHat.data, dx = gradInput.data, sp = invStd.data
+            let g = gamma.value.data, dGamma = gamma.grad.data, dBeta = beta.grad.data
+            let invD = 1 / Float(d)
+            for r in 0..<rows {
+                let gRow = gp + r * d, hRow = hp + r * d, dRow = dx + r * d
+                // With u = gamma * dy, the row's mean and variance give the two correction terms:
+                // dx = invStd * (u - mean(u) - xHat * mean(u * xHat)).
+                var sumU: Float = 0, sumUH: Float = 0
+                for j in 0..<d {
+                    let u = g[j] * gRow[j]
+                    sumU += u
+                    sumUH += u * hRow[j]
+                    dGamma[j] += gRow[j] * hRow[j]
+                    dBeta[j] += gRow[j]
+                }
+                let meanU = sumU * invD, meanUH = sumUH * invD, s = sp[r]
+                for j in 0..<d { dRow[j] = s * (g[j] * gRow[j] - meanU - hRow[j] * meanUH) }
             }
-            let meanU = sumU * invD, meanUH = sumUH * invD, s = sp[r]
-            for j in 0..<d { dRow[j] = s * (g[j] * gRow[j] - meanU - hRow[j] * meanUH) }
+            return gradInput
         }
-        return gradInput
     }
 }

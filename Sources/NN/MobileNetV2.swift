@@ -62,27 +62,31 @@ public final class InvertedResidual: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var h = x
-        if let (c, b, r) = expand { h = r.forward(b.forward(c.forward(h, training: training), training: training), training: training) }
-        h = relu2.forward(bn2.forward(depthwise.forward(h, training: training), training: training), training: training)
-        h = bn3.forward(project.forward(h, training: training), training: training)
-        guard hasResidual else { return h }
-        precondition(x.shape == h.shape, "\(summary): input \(x.shape) vs main path \(h.shape)")
-        sum.resize(h.shape)
-        let n = h.count, a = h.data, s = x.data, o = sum.data
-        for i in 0..<n { o[i] = a[i] + s[i] }
-        return sum
+        OpProfile.measure(.elementwise) {
+            var h = x
+            if let (c, b, r) = expand { h = r.forward(b.forward(c.forward(h, training: training), training: training), training: training) }
+            h = relu2.forward(bn2.forward(depthwise.forward(h, training: training), training: training), training: training)
+            h = bn3.forward(project.forward(h, training: training), training: training)
+            guard hasResidual else { return h }
+            precondition(x.shape == h.shape, "\(summary): input \(x.shape) vs main path \(h.shape)")
+            sum.resize(h.shape)
+            let n = h.count, a = h.data, s = x.data, o = sum.data
+            for i in 0..<n { o[i] = a[i] + s[i] }
+            return sum
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        var d = project.backward(bn3.backward(dy))
-        d = depthwise.backward(bn2.backward(relu2.backward(d)))
-        if let (c, b, r) = expand { d = c.backward(b.backward(r.backward(d))) }
-        guard hasResidual else { return d }
-        gradInput.resize(d.shape)
-        let n = d.count, a = d.data, s = dy.data, o = gradInput.data
-        for i in 0..<n { o[i] = a[i] + s[i] }
-        return gradInput
+        OpProfile.measure(.elementwise) {
+            var d = project.backward(bn3.backward(dy))
+            d = depthwise.backward(bn2.backward(relu2.backward(d)))
+            if let (c, b, r) = expand { d = c.backward(b.backward(r.backward(d))) }
+            guard hasResidual else { return d }
+            gradInput.resize(d.shape)
+            let n = d.count, a = d.data, s = dy.data, o = gradInput.data
+            for i in 0..<n { o[i] = a[i] + s[i] }
+            return gradInput
+        }
     }
 }
 
