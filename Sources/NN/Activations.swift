@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// max(0, x).
@@ -13,7 +14,7 @@ public final class ReLU: Activation {
         OpProfile.measure(.activation) {
             output.resize(x.shape)
             let n = x.count, xp = x.data, yp = output.data
-            for i in 0..<n { yp[i] = xp[i] > 0 ? xp[i] : 0 }
+            tk_relu_forward(n, xp, yp)
             observer?(output)
             return output
         }
@@ -23,12 +24,7 @@ public final class ReLU: Activation {
         OpProfile.measure(.activation) {
             gradInput.resize(dy.shape)
             let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-            // Load unconditionally: `y > 0 ? g[i] : 0` compiled to a branch per element (the
-            // load was conditional), which mispredicts on random signs; a select vectorises.
-            for i in 0..<n {
-                let g = gp[i]
-                dp[i] = yp[i] > 0 ? g : 0
-            }
+            tk_relu_backward(n, yp, gp, dp)
             return gradInput
         }
     }
@@ -48,7 +44,7 @@ public final class ReLU6: Activation {
         OpProfile.measure(.activation) {
             output.resize(x.shape)
             let n = x.count, xp = x.data, yp = output.data
-            for i in 0..<n { yp[i] = Swift.min(Swift.max(xp[i], 0), 6) }
+            tk_relu6_forward(n, xp, yp)
             observer?(output)
             return output
         }
@@ -59,11 +55,7 @@ public final class ReLU6: Activation {
             precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
             gradInput.resize(dy.shape)
             let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-            // As in ReLU: load unconditionally so the select vectorises.
-            for i in 0..<n {
-                let g = gp[i], y = yp[i]
-                dp[i] = y > 0 && y < 6 ? g : 0
-            }
+            tk_relu6_backward(n, yp, gp, dp)
             return gradInput
         }
     }

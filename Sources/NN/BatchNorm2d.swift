@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// Batch normalisation of `[N, C, H, W]` inputs per channel over N, H and W, as PyTorch's
@@ -89,12 +90,7 @@ public final class BatchNorm2d: Layer {
                     let scale = g.p[ch], shift = b.p[ch]
                     for i in 0..<n {
                         let o = (i * c + ch) * area
-                        let src = xp.p + o, h = hp.p + o, y = yp.p + o
-                        for j in 0..<area {
-                            let v = (src[j] - mean) * inv
-                            h[j] = v
-                            y[j] = scale * v + shift
-                        }
+                        tk_bn_normalize(area, xp.p + o, mean, inv, scale, shift, hp.p + o, yp.p + o)
                     }
                 }
             }
@@ -129,14 +125,12 @@ public final class BatchNorm2d: Layer {
                         let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
                         for i in 0..<n {
                             let o = (i * c + ch) * area
-                            let gr = gp.p + o, h = hp.p + o, d = dx.p + o
-                            for j in 0..<area { d[j] = k * (gr[j] - meanDy - h[j] * meanDyH) }
+                            tk_bn_backward_input(area, gp.p + o, hp.p + o, k, meanDy, meanDyH, dx.p + o)
                         }
                     } else {
                         for i in 0..<n {
                             let o = (i * c + ch) * area
-                            let gr = gp.p + o, d = dx.p + o
-                            for j in 0..<area { d[j] = k * gr[j] }
+                            tk_bn_normalize(area, gp.p + o, 0, k, 1, 0, nil, dx.p + o)
                         }
                     }
                 }

@@ -1,10 +1,5 @@
+import CKernels
 import Tensor
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Multi-head self-attention over `[N, T, dim]` tokens (Vaswani et al. 2017), as in ViT:
 /// one `Linear(dim, 3 dim)` gives the queries, keys and values of every head side by side
@@ -66,7 +61,7 @@ public final class MultiHeadAttention: Layer {
                         let qh = qs + h * dh, kh = qs + d + h * dh, vh = qs + 2 * d + h * dh
                         // S = Q Kᵀ / sqrt(dh), then a row softmax in place.
                         BLAS.gemm(transB: true, m: t, n: t, k: dh, alpha: scale, qh, lda: d3, kh, ldb: d3, p, ldc: t)
-                        for i in 0..<t { Self.softmax(p + i * t, t) }
+                        tk_softmax_rows(t, t, p)
                         // This head's slice of the context: P V.
                         BLAS.gemm(m: t, n: dh, k: t, p, lda: t, vh, ldb: d3, ctx.p + s * t * d + h * dh, ldc: d)
                     }
@@ -103,11 +98,7 @@ public final class MultiHeadAttention: Layer {
                         BLAS.gemm(transA: true, m: t, n: dh, k: t, p, lda: t, dch, ldb: d, dqs + 2 * d + h * dh, ldc: d3)
                         BLAS.gemm(transB: true, m: t, n: t, k: dh, dch, lda: d, vh, ldb: d3, ds, ldc: t)
                         // Softmax backward, row by row: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
-                        for i in 0..<t {
-                            let pr = p + i * t, dr = ds + i * t
-                            let inner = Ops.dot(t, pr, dr)
-                            for j in 0..<t { dr[j] = pr[j] * (dr[j] - inner) }
-                        }
+                        tk_softmax_backward_rows(t, t, p, ds)
                         // dQ = dS K / sqrt(dh) ; dK = dSᵀ Q / sqrt(dh)
                         BLAS.gemm(m: t, n: dh, k: t, alpha: scale, ds, lda: t, kh, ldb: d3, dqs + h * dh, ldc: d3)
                         BLAS.gemm(transA: true, m: t, n: dh, k: t, alpha: scale, ds, lda: t, qh, ldb: d3, dqs + d + h * dh, ldc: d3)
@@ -123,20 +114,5 @@ public final class MultiHeadAttention: Layer {
     /// and its own `[T, T]` scratch.
     private func workerCount(_ n: Int, _ t: Int) -> Int {
         Swift.max(1, Swift.min(Parallel.threads, n, n * t * t * dim / Parallel.minimumWork))
-    }
-
-    /// Numerically stable softmax of `n` values in place.
-    @inline(__always)
-    static func softmax(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
-        var mx = row[0]
-        for j in 1..<n where row[j] > mx { mx = row[j] }
-        var total: Float = 0
-        for j in 0..<n {
-            let e = expf(row[j] - mx)
-            row[j] = e
-            total += e
-        }
-        let inv = 1 / total
-        for j in 0..<n { row[j] *= inv }
     }
 }

@@ -74,7 +74,7 @@ public final class ResidualBlock: Layer {
             precondition(shortcut.shape == h.shape, "\(summary): shortcut \(shortcut.shape) vs main path \(h.shape)")
             sum.resize(h.shape)
             let n = h.count, a = h.data, s = shortcut.data, o = sum.data
-            for i in 0..<n { o[i] = a[i] + s[i] }
+            Ops.add(n, a, s, into: o)
             return relu2.forward(sum, training: training)
         }
     }
@@ -95,7 +95,7 @@ public final class ResidualBlock: Layer {
             }
             gradInput.resize(main.shape)
             let n = main.count, a = main.data, s = side.data, o = gradInput.data
-            for i in 0..<n { o[i] = a[i] + s[i] }
+            Ops.add(n, a, s, into: o)
             return gradInput
         }
     }

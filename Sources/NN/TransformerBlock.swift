@@ -75,6 +75,6 @@ public final class TransformerBlock: Layer {
         precondition(a.count == b.count, "TransformerBlock: adding \(a.shape) and \(b.shape)")
         out.resize(a.shape)
         let n = a.count, ap = a.data, bp = b.data, op = out.data
-        for i in 0..<n { op[i] = ap[i] + bp[i] }
+        Ops.add(n, ap, bp, into: op)
     }
 }
