@@ -5,10 +5,20 @@ import Tensor
 public final class ReLU: Activation {
     public let name: String
     public var observer: ((Tensor) -> Void)?
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
+    /// Output and input gradient: the layer's own, or buffers a composite shares (`DenseBlock`).
+    var output = Tensor(shape: [0])
+    var gradInput = Tensor(shape: [0])
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU" }
+
+    /// Writes max(0, x) into the output again without calling the observer: a composite that
+    /// shares the output between layers recomputes it before `backward`.
+    func recompute(_ x: Tensor) {
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            tk_relu_forward(x.count, x.data, output.data)
+        }
+    }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.activation) {
@@ -35,10 +45,20 @@ public final class ReLU: Activation {
 public final class ReLU6: Activation {
     public let name: String
     public var observer: ((Tensor) -> Void)?
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
+    /// Output and input gradient: the layer's own, or buffers a composite shares (`InvertedResidual`).
+    var output = Tensor(shape: [0])
+    var gradInput = Tensor(shape: [0])
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU6" }
+
+    /// Writes min(max(x, 0), 6) into the output again without calling the observer: a
+    /// composite that shares the output between layers recomputes it before `backward`.
+    func recompute(_ x: Tensor) {
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            tk_relu6_forward(x.count, x.data, output.data)
+        }
+    }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.activation) {

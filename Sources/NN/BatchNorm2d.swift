@@ -23,11 +23,15 @@ public final class BatchNorm2d: Layer {
     public let runningMean: Tensor
     public let runningVar: Tensor
 
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
-    /// Normalised input of the last forward pass, kept for backward.
-    private let xHat = Tensor(shape: [0])
+    /// Output, input gradient and normalised input (kept for backward): the layer's own, or
+    /// buffers a composite shares between several layers that `renormalize` before backward
+    /// (`DenseBlock`).
+    var output = Tensor(shape: [0])
+    var gradInput = Tensor(shape: [0])
+    var xHat = Tensor(shape: [0])
     private let invStd: Tensor
+    /// The mean each channel was normalised with in the last forward (batch or running).
+    private let usedMean: Tensor
     private var lastTraining = false
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, name: String = "bn") {
@@ -40,6 +44,7 @@ public final class BatchNorm2d: Layer {
         runningMean = Tensor(shape: [channels])
         runningVar = Tensor(shape: [channels], repeating: 1)
         invStd = Tensor(shape: [channels])
+        usedMean = Tensor(shape: [channels])
     }
 
     public var parameters: [Parameter] { [gamma, beta] }
@@ -64,6 +69,7 @@ public final class BatchNorm2d: Layer {
             let xp = SendablePointer(x.data), hp = SendablePointer(xHat.data), yp = SendablePointer(output.data)
             let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
+        let um = SendablePointer(usedMean.data)
             let mom = momentum, eps = eps
             Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
                 for ch in lo..<hi {
@@ -87,6 +93,7 @@ public final class BatchNorm2d: Layer {
                         inv = 1 / (rv.p[ch] + eps).squareRoot()
                     }
                     sp.p[ch] = inv
+                    um.p[ch] = mean
                     let scale = g.p[ch], shift = b.p[ch]
                     for i in 0..<n {
                         let o = (i * c + ch) * area
@@ -95,6 +102,31 @@ public final class BatchNorm2d: Layer {
                 }
             }
             return output
+        }
+    }
+
+    /// Recomputes the last forward's normalised input and output from the same input `x`,
+    /// with the statistics that forward used (running statistics are not touched again): the
+    /// same bits as that forward, for composites that share `xHat` and `output` between layers
+    /// and recompute them in backward instead of keeping one copy per layer.
+    func renormalize(_ x: Tensor) {
+        OpProfile.measure(.batchNorm) {
+            let c = channels
+            precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)).renormalize needs [N, \(c), H, W], got \(x.shape)")
+            let n = x.shape[0], area = x.shape[2] * x.shape[3]
+            output.resize(x.shape)
+            xHat.resize(x.shape)
+            let xp = SendablePointer(x.data), hp = SendablePointer(xHat.data), yp = SendablePointer(output.data)
+            let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data)
+            let g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
+            Parallel.forChunks(c, minimum: minimumChannels(n * area)) { lo, hi in
+                for ch in lo..<hi {
+                    for i in 0..<n {
+                        let o = (i * c + ch) * area
+                        tk_bn_normalize(area, xp.p + o, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], hp.p + o, yp.p + o)
+                    }
+                }
+            }
         }
     }
 

@@ -30,6 +30,16 @@ public final class ConvWorkspace: @unchecked Sendable {
     /// 4.3 s, 1024 → 4.8 s; ResNet-20 unchanged.
     public var minimumGEMMColumns: Int
 
+    /// Activation and gradient buffers that composites of one network share between their
+    /// layers and recompute in backward (`InvertedResidual`), created on first use.
+    private var sharedActivationBuffers: [Tensor] = []
+
+    /// The `count` shared activation buffers (the same tensors on every call).
+    func sharedActivations(_ count: Int) -> [Tensor] {
+        while sharedActivationBuffers.count < count { sharedActivationBuffers.append(Tensor(shape: [0])) }
+        return Array(sharedActivationBuffers.prefix(count))
+    }
+
     public init(maxColumnFloats: Int = 1 << 16, minimumGEMMColumns: Int = 256) {
         self.maxColumnFloats = maxColumnFloats
         self.minimumGEMMColumns = minimumGEMMColumns
@@ -133,8 +143,13 @@ public final class Conv2d: InputGradientSkippable {
     private var blockedInputs: [Tensor] = []
     /// Whether `blockedInputs` holds the last forward's input.
     private var keptBlockedInput = false
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
+    /// Output and input gradient: the layer's own, or buffers a composite shares (`DenseBlock`).
+    var output = Tensor(shape: [0])
+    var gradInput = Tensor(shape: [0])
+    /// Whether a training-mode oneDNN forward keeps its library-layout input for backward (one
+    /// input-sized copy per layer). Off, backward converts the input again from the workspace's
+    /// shared buffer: slower by one reorder, for composites that recompute their inputs.
+    var keepsLibraryInput = true
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 groups: Int = 1, bias: Bool = true, name: String = "conv",
@@ -315,7 +330,7 @@ public final class Conv2d: InputGradientSkippable {
             lastPlans = oneDNNPlans(x, g)
             if !lastPlans.isEmpty {
                 let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
-                keptBlockedInput = training
+                keptBlockedInput = training && keepsLibraryInput
                 let inputs = blockedInputPointers(forward: true)
                 let xp = SendablePointer(x.data), yp = SendablePointer(output.data), wp = SendablePointer(weight.value.data)
                 let bp = bias.map { SendablePointer($0.value.data) }
