@@ -252,9 +252,31 @@ void TK_VARIANT(bn_normalize)(size_t n, const float *restrict x, float mean, flo
     }
 }
 
-void TK_VARIANT(bn_backward_input)(size_t n, const float *restrict dy, const float *restrict xhat, float k,
-                                   float meanDy, float meanDyH, float *restrict dx) {
-    for (size_t j = 0; j < n; j++) dx[j] = k * (dy[j] - meanDy - xhat[j] * meanDyH);
+void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const float *restrict x, float mean,
+                                  float *restrict sums) {
+    #pragma clang fp contract(off) // no FMA: the same bits at every level
+    tk_f32x16 s = {0}, sx = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        tk_f32x16 g, v;
+        __builtin_memcpy(&g, dy + i, sizeof g);
+        __builtin_memcpy(&v, x + i, sizeof v);
+        s += g;
+        sx += g * (v - mean);
+    }
+    float a = 0, b = 0;
+    for (int l = 0; l < 16; l++) { a += s[l]; b += sx[l]; }
+    for (; i < n; i++) { a += dy[i]; b += dy[i] * (x[i] - mean); }
+    sums[0] = a;
+    sums[1] = b;
+}
+
+void TK_VARIANT(bn_backward_input)(size_t n, const float *restrict dy, const float *restrict x, float mean, float inv,
+                                   float k, float meanDy, float meanDyH, float *restrict dx) {
+    for (size_t j = 0; j < n; j++) {
+        float h = (x[j] - mean) * inv;
+        dx[j] = k * (dy[j] - meanDy - h * meanDyH);
+    }
 }
 
 // ---- optimizers (a masked entry's value and state become exactly 0, by select) ----

@@ -27,8 +27,9 @@
       (rows, d, dy, xhat, invstd, gamma, dx, dgamma, dbeta, scratch)) \
     V(bn_normalize, (size_t n, const float *x, float mean, float inv, float scale, float shift, float *xhat, float *y), \
       (n, x, mean, inv, scale, shift, xhat, y)) \
-    V(bn_backward_input, (size_t n, const float *dy, const float *xhat, float k, float meanDy, float meanDyH, float *dx), \
-      (n, dy, xhat, k, meanDy, meanDyH, dx)) \
+    V(bn_backward_sums, (size_t n, const float *dy, const float *x, float mean, float *sums), (n, dy, x, mean, sums)) \
+    V(bn_backward_input, (size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy, \
+                          float meanDyH, float *dx), (n, dy, x, mean, inv, k, meanDy, meanDyH, dx)) \
     V(sgd, (size_t n, float *w, const float *g, float *buf, const float *mask, float lr, float mu, float wd, int nesterov), \
       (n, w, g, buf, mask, lr, mu, wd, nesterov)) \
     V(adam, (size_t n, float *w, const float *g, float *m, float *v, const float *mask, float stepSize, float b1, float b2, \

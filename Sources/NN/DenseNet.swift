@@ -13,7 +13,7 @@ import Tensor
 /// input gradient is then added to the channel prefix it read.
 ///
 /// Memory-efficient, as Pleiss et al. 2017's DenseNet: the layers share one set of buffers
-/// for their BN output and normalised input, ReLU output, convolution output and every input
+/// for their BN output, ReLU output, convolution output and every input
 /// gradient, instead of each keeping its own (which grows quadratically with depth). Backward
 /// recomputes layer `i`'s BN and ReLU outputs from the feature tensor with the statistics
 /// its forward used (the same bits) just before running its backward; the convolutions do
@@ -54,11 +54,11 @@ public final class DenseBlock: Layer {
         self.units = units
         // One set of buffers for all layers: each layer's BN and ReLU outputs are recomputed
         // before its backward (see the type's documentation).
-        let bnOut = Tensor(shape: [0]), bnHat = Tensor(shape: [0]), bnGrad = Tensor(shape: [0])
+        let bnOut = Tensor(shape: [0]), bnGrad = Tensor(shape: [0])
         let reluOut = Tensor(shape: [0]), reluGrad = Tensor(shape: [0])
         let convOut = Tensor(shape: [0]), convGrad = Tensor(shape: [0])
         for u in units {
-            (u.bn.output, u.bn.xHat, u.bn.gradInput) = (bnOut, bnHat, bnGrad)
+            (u.bn.output, u.bn.gradInput) = (bnOut, bnGrad)
             (u.relu.output, u.relu.gradInput) = (reluOut, reluGrad)
             (u.conv.output, u.conv.gradInput) = (convOut, convGrad)
             u.conv.keepsLibraryInput = false

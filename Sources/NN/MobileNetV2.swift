@@ -50,10 +50,10 @@ public final class InvertedResidual: Layer {
         // Forward: the hidden BN/ReLU6 outputs (recomputed in backward). Backward: two
         // alternating hidden-width gradient buffers, consumed before the block returns.
         let s = ws.sharedActivations(8)
-        (bn2.output, bn2.xHat, relu2.output) = (s[3], s[4], s[5])
+        (bn2.output, relu2.output) = (s[3], s[5])
         (project.gradInput, relu2.gradInput, bn2.gradInput) = (s[6], s[7], s[6])
         if let (_, b, r) = expand {
-            (b.output, b.xHat, r.output) = (s[0], s[1], s[2])
+            (b.output, r.output) = (s[0], s[2])
             // Without the expansion the depthwise input gradient is the block's: its own buffer.
             (depthwise.gradInput, r.gradInput, b.gradInput) = (s[7], s[6], s[7])
         }

@@ -184,6 +184,7 @@ struct DenseKernelsTests {
     @Test func batchNormPlaneKernels() {
         for n in lengths {
             let x = values(n, seed: 7), dy = values(n, seed: 8)
+            var portableSums: [Float]?
             eachLevel { isa in
                 var h = [Float](repeating: 0, count: n), y = h, y2 = h, dx = h
                 tk_bn_normalize(n, x, 0.25, 1.5, -0.5, 2, &h, &y)
@@ -194,10 +195,18 @@ struct DenseKernelsTests {
                     #expect(close(y[i], -0.5 * v + 2, rel: 1e-6), "bn \(isa)")
                     #expect(y2[i] == y[i])
                 }
-                tk_bn_backward_input(n, dy, h, 0.8, 0.1, -0.3, &dx)
+                tk_bn_backward_input(n, dy, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dx)
+                var sums: [Float] = [0, 0]
+                tk_bn_backward_sums(n, dy, x, 0.25, &sums)
+                var wantSum = 0.0, wantSumXmu = 0.0
                 for i in 0..<n {
-                    #expect(close(dx[i], 0.8 * (Double(dy[i]) - 0.1 + Double(h[i]) * 0.3), rel: 1e-5, abs: 1e-6), "\(isa)")
+                    let xhat = (Double(x[i]) - 0.25) * 1.5
+                    #expect(close(dx[i], 0.8 * (Double(dy[i]) - 0.1 + xhat * 0.3), rel: 1e-5, abs: 1e-6), "\(isa)")
+                    wantSum += Double(dy[i])
+                    wantSumXmu += Double(dy[i]) * (Double(x[i]) - 0.25)
                 }
+                #expect(close(sums[0], wantSum, rel: 1e-5, abs: 1e-5) && close(sums[1], wantSumXmu, rel: 1e-5, abs: 1e-5), "\(isa)")
+                if let p = portableSums { #expect(p == sums, "bn sums \(isa)") } else { portableSums = sums }
             }
         }
     }

@@ -71,8 +71,13 @@ void tk_layernorm_backward(size_t rows, size_t d, const float *dy, const float *
                            const float *gamma, float *dx, float *dgamma, float *dbeta, float *scratch);
 /// One BatchNorm plane: v = (x - mean) * inv, xhat = v (skipped when xhat is NULL), y = scale * v + shift.
 void tk_bn_normalize(size_t n, const float *x, float mean, float inv, float scale, float shift, float *xhat, float *y);
-/// BatchNorm training-mode input gradient of one plane: dx = k * (dy - meanDy - xhat * meanDyH).
-void tk_bn_backward_input(size_t n, const float *dy, const float *xhat, float k, float meanDy, float meanDyH, float *dx);
+/// BatchNorm backward's two sums over one plane in one pass (16 lanes each, fixed order):
+/// sums[0] = sum dy, sums[1] = sum dy * (x - mean).
+void tk_bn_backward_sums(size_t n, const float *dy, const float *x, float mean, float *sums);
+/// BatchNorm training-mode input gradient of one plane, xhat = (x - mean) * inv recomputed on
+/// the fly: dx = k * (dy - meanDy - xhat * meanDyH).
+void tk_bn_backward_input(size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy,
+                          float meanDyH, float *dx);
 /// PyTorch's SGD: d = g + wd w; without `buf` w -= lr d; with it buf = mu buf + d and
 /// w -= lr (nesterov ? d + mu buf : buf). Where mask[i] == 0 (mask may be NULL) w and buf become 0.
 void tk_sgd(size_t n, float *w, const float *g, float *buf, const float *mask, float lr, float mu, float wd, int nesterov);
