@@ -29,7 +29,7 @@ let package = Package(
         // Topiary's own vector kernels, one copy per instruction-set level, chosen at run time.
         .target(name: "CKernels"),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics")], swiftSettings: fast),
-        .target(name: "NN", dependencies: ["Tensor", "CDNNL"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["Tensor", "CKernels", "CDNNL"], swiftSettings: fast),
         .target(name: "Data", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
         .target(name: "Schedules", swiftSettings: fast),
         .target(name: "Pruning", dependencies: ["Tensor", "NN"], swiftSettings: fast),

@@ -5,10 +5,10 @@
 #include "kernels_table.h"
 
 static const tk_table tables[] = {
-    TK_TABLE(tk_portable),
+    TK_TABLE(portable),
 #if defined(__x86_64__)
-    TK_TABLE(tk_avx2),
-    TK_TABLE(tk_avx512),
+    TK_TABLE(avx2),
+    TK_TABLE(avx512),
 #endif
 };
 
@@ -62,5 +62,6 @@ int tk_isa_force(tk_isa isa) {
 
 static inline const tk_table *table(void) { return &tables[tk_isa_active()]; }
 
-void tk_axpy(size_t n, float a, const float *x, float *y) { table()->axpy(n, a, x, y); }
-float tk_dot(size_t n, const float *x, const float *y) { return table()->dot(n, x, y); }
+#define TK_FORWARD_V(name, params, args) void tk_##name params { table()->name args; }
+#define TK_FORWARD_F(name, params, args) float tk_##name params { return table()->name args; }
+TK_DENSE_KERNELS(TK_FORWARD_V, TK_FORWARD_F)

@@ -3,7 +3,7 @@ import NN
 import Tensor
 
 /// Where a result was computed. The same seed gives bit-identical numbers only on the same
-/// kind of CPU: OpenBLAS and oneDNN pick different kernels on AVX2 and AVX-512 machines, so
+/// kind of CPU: OpenBLAS, oneDNN and Topiary's own CKernels pick different code on AVX2 and AVX-512 machines, so
 /// every record carries this (outside the spec's hash) and report.md lists it.
 public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     public var topiary: String
@@ -13,17 +13,28 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     public var vectorExtension: String
     public var openblas: String
     public var onednn: String
+    /// The instruction-set level of Topiary's own kernels that ran (`VectorISA`: "portable",
+    /// "avx2" or "avx512"; TOPIARY_ISA may force a narrower one). Absent in records written
+    /// before it was recorded.
+    public var kernels: String?
 
     enum CodingKeys: String, CodingKey {
-        case topiary, cpu, vectorExtension = "vector_extension", openblas, onednn
+        case topiary, cpu, vectorExtension = "vector_extension", openblas, onednn, kernels
     }
 
     /// Topiary's own version, semantic versioning as CHANGELOG.md's tag plan says: the next
     /// release with `-dev` until the commit that is tagged, which drops the suffix.
     public static let topiaryVersion = "0.1.0-dev"
 
-    /// This machine, read once.
-    public static let current: RunEnvironment = {
+    /// This machine, with the kernel level active now.
+    public static var current: RunEnvironment {
+        var e = machine
+        e.kernels = VectorISA.active.rawValue
+        return e
+    }
+
+    /// This machine's CPU and libraries, read once.
+    private static let machine: RunEnvironment = {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         func field(_ key: String) -> String? {
             info.split(separator: "\n").first { $0.hasPrefix(key) }
@@ -38,15 +49,19 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     }()
 
     /// One line for reports and logs.
-    public var summary: String { "\(cpu) (\(vectorExtension)); \(openblas); \(onednn); Topiary \(topiary)" }
+    public var summary: String {
+        let own = kernels.map { ", \($0) kernels" } ?? ""
+        return "\(cpu) (\(vectorExtension)\(own)); \(openblas); \(onednn); Topiary \(topiary)"
+    }
 
     /// report.md's "Computed on" section for the environments of some records ("" for none).
     public static func reportSection(_ environments: [RunEnvironment]) -> String {
         let lines = Set(environments).map(\.summary).sorted()
         guard !lines.isEmpty else { return "" }
         var md = "\n## Computed on\n\n"
-        md += "Same seed, same numbers bit for bit holds on the same kind of CPU only: OpenBLAS and oneDNN "
-        md += "choose other kernels on other CPUs (AVX2 vs AVX-512).\n\n"
+        md += "Same seed, same numbers bit for bit holds on the same kind of CPU only: OpenBLAS, oneDNN "
+        md += "and Topiary's own kernels choose other code on other CPUs (AVX2 vs AVX-512; TOPIARY_ISA "
+        md += "forces a level of Topiary's own).\n\n"
         for l in lines { md += "- \(l)\n" }
         return md
     }

@@ -1,32 +1,42 @@
+import CKernels
 import Tensor
 
 /// max(0, x).
 public final class ReLU: Activation {
     public let name: String
     public var observer: ((Tensor) -> Void)?
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
+    /// Output and input gradient: the layer's own, or buffers a composite shares (`DenseBlock`).
+    var output = Tensor(shape: [0])
+    var gradInput = Tensor(shape: [0])
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU" }
 
+    /// Writes max(0, x) into the output again without calling the observer: a composite that
+    /// shares the output between layers recomputes it before `backward`.
+    func recompute(_ x: Tensor) {
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            tk_relu_forward(x.count, x.data, output.data)
+        }
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        output.resize(x.shape)
-        let n = x.count, xp = x.data, yp = output.data
-        for i in 0..<n { yp[i] = xp[i] > 0 ? xp[i] : 0 }
-        observer?(output)
-        return output
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            let n = x.count, xp = x.data, yp = output.data
+            tk_relu_forward(n, xp, yp)
+            observer?(output)
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        gradInput.resize(dy.shape)
-        let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-        // Load unconditionally: `y > 0 ? g[i] : 0` compiled to a branch per element (the
-        // load was conditional), which mispredicts on random signs; a select vectorises.
-        for i in 0..<n {
-            let g = gp[i]
-            dp[i] = yp[i] > 0 ? g : 0
+        OpProfile.measure(.activation) {
+            gradInput.resize(dy.shape)
+            let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
+            tk_relu_backward(n, yp, gp, dp)
+            return gradInput
         }
-        return gradInput
     }
 }
 
@@ -35,28 +45,38 @@ public final class ReLU: Activation {
 public final class ReLU6: Activation {
     public let name: String
     public var observer: ((Tensor) -> Void)?
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
+    /// Output and input gradient: the layer's own, or buffers a composite shares (`InvertedResidual`).
+    var output = Tensor(shape: [0])
+    var gradInput = Tensor(shape: [0])
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU6" }
 
+    /// Writes min(max(x, 0), 6) into the output again without calling the observer: a
+    /// composite that shares the output between layers recomputes it before `backward`.
+    func recompute(_ x: Tensor) {
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            tk_relu6_forward(x.count, x.data, output.data)
+        }
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        output.resize(x.shape)
-        let n = x.count, xp = x.data, yp = output.data
-        for i in 0..<n { yp[i] = Swift.min(Swift.max(xp[i], 0), 6) }
-        observer?(output)
-        return output
+        OpProfile.measure(.activation) {
+            output.resize(x.shape)
+            let n = x.count, xp = x.data, yp = output.data
+            tk_relu6_forward(n, xp, yp)
+            observer?(output)
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
-        gradInput.resize(dy.shape)
-        let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-        // As in ReLU: load unconditionally so the select vectorises.
-        for i in 0..<n {
-            let g = gp[i], y = yp[i]
-            dp[i] = y > 0 && y < 6 ? g : 0
+        OpProfile.measure(.activation) {
+            precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
+            gradInput.resize(dy.shape)
+            let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
+            tk_relu6_backward(n, yp, gp, dp)
+            return gradInput
         }
-        return gradInput
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 #if canImport(Glibc)
@@ -36,7 +37,7 @@ public final class Adam: Optimizer {
 
     /// One Adam update of `parameters` with learning rate `lr`, honouring their masks.
     public func step(_ parameters: [Parameter], lr: Float) {
-        let b1 = beta1, b2 = beta2, c1 = 1 - beta1, c2 = 1 - beta2, wd = weightDecay, eps = eps
+        let b1 = beta1, b2 = beta2, wd = weightDecay, eps = eps
         for p in parameters {
             let t = store.advance(p)
             let s = store.slots(for: p)
@@ -46,28 +47,8 @@ public final class Adam: Optimizer {
             let correction2 = 1 - pow(Double(b2), Double(t))
             let stepSize = Float(Double(lr) / correction1)
             let invSqrtCorrection2 = Float(1 / correction2.squareRoot())
-            if let mk = p.mask?.data {
-                // Select rather than multiply by the mask: 0 * NaN would leak a NaN gradient.
-                for i in 0..<n {
-                    let d = g[i] + wd * w[i]
-                    let mi = b1 * m[i] + c1 * d
-                    let vi = b2 * v[i] + c2 * d * d
-                    let keep = mk[i] != 0
-                    m[i] = keep ? mi : 0
-                    v[i] = keep ? vi : 0
-                    let wi = w[i] - stepSize * mi / (vi.squareRoot() * invSqrtCorrection2 + eps)
-                    w[i] = keep ? wi : 0
-                }
-            } else {
-                for i in 0..<n {
-                    let d = g[i] + wd * w[i]
-                    let mi = b1 * m[i] + c1 * d
-                    let vi = b2 * v[i] + c2 * d * d
-                    m[i] = mi
-                    v[i] = vi
-                    w[i] -= stepSize * mi / (vi.squareRoot() * invSqrtCorrection2 + eps)
-                }
-            }
+            // Masked entries by select (0 * NaN would leak a NaN gradient): CKernels' tk_adam.
+            tk_adam(n, w, g, m, v, p.mask?.data, stepSize, b1, b2, wd, eps, invSqrtCorrection2)
         }
     }
 }

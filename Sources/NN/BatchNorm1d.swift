@@ -49,97 +49,101 @@ public final class BatchNorm1d: Layer {
     public var summary: String { "BatchNorm1d(\(features))" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let c = features
-        precondition(x.rank == 2 && x.shape[1] == c, "BatchNorm1d(\(c)) needs [N, \(c)], got \(x.shape)")
-        let rows = x.shape[0]
-        lastTraining = training
-        output.resize(x.shape)
-        xHat.resize(x.shape)
-        let xp = x.data, hp = xHat.data, yp = output.data
-        let mp = mean.data, sp = invStd.data, g = gamma.value.data, b = beta.value.data
+        OpProfile.measure(.batchNorm) {
+            let c = features
+            precondition(x.rank == 2 && x.shape[1] == c, "BatchNorm1d(\(c)) needs [N, \(c)], got \(x.shape)")
+            let rows = x.shape[0]
+            lastTraining = training
+            output.resize(x.shape)
+            xHat.resize(x.shape)
+            let xp = x.data, hp = xHat.data, yp = output.data
+            let mp = mean.data, sp = invStd.data, g = gamma.value.data, b = beta.value.data
 
-        if training {
-            // PyTorch refuses a single row too: its unbiased variance would divide by zero.
-            precondition(rows > 1, "BatchNorm1d in training needs more than one row per batch, got \(rows)")
-            let invRows = 1 / Float(rows)
-            // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2 cancellation.
-            Ops.sumRows(rows, c, xp, into: mp, accumulate: false)
-            for j in 0..<c { mp[j] *= invRows }
-            sp.update(repeating: 0, count: c)
-            for r in 0..<rows {
-                let row = xp + r * c
+            if training {
+                // PyTorch refuses a single row too: its unbiased variance would divide by zero.
+                precondition(rows > 1, "BatchNorm1d in training needs more than one row per batch, got \(rows)")
+                let invRows = 1 / Float(rows)
+                // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2 cancellation.
+                Ops.sumRows(rows, c, xp, into: mp, accumulate: false)
+                for j in 0..<c { mp[j] *= invRows }
+                sp.update(repeating: 0, count: c)
+                for r in 0..<rows {
+                    let row = xp + r * c
+                    for j in 0..<c {
+                        let d = row[j] - mp[j]
+                        sp[j] += d * d
+                    }
+                }
+                let unbias = Float(rows) / Float(rows - 1)
+                let rm = runningMean.data, rv = runningVar.data, mom = momentum
                 for j in 0..<c {
-                    let d = row[j] - mp[j]
-                    sp[j] += d * d
+                    let variance = sp[j] * invRows
+                    rm[j] = (1 - mom) * rm[j] + mom * mp[j]
+                    rv[j] = (1 - mom) * rv[j] + mom * variance * unbias
+                    sp[j] = 1 / (variance + eps).squareRoot()
+                }
+            } else {
+                let rm = runningMean.data, rv = runningVar.data
+                for j in 0..<c {
+                    mp[j] = rm[j]
+                    sp[j] = 1 / (rv[j] + eps).squareRoot()
                 }
             }
-            let unbias = Float(rows) / Float(rows - 1)
-            let rm = runningMean.data, rv = runningVar.data, mom = momentum
-            for j in 0..<c {
-                let variance = sp[j] * invRows
-                rm[j] = (1 - mom) * rm[j] + mom * mp[j]
-                rv[j] = (1 - mom) * rv[j] + mom * variance * unbias
-                sp[j] = 1 / (variance + eps).squareRoot()
-            }
-        } else {
-            let rm = runningMean.data, rv = runningVar.data
-            for j in 0..<c {
-                mp[j] = rm[j]
-                sp[j] = 1 / (rv[j] + eps).squareRoot()
-            }
-        }
 
-        for r in 0..<rows {
-            let row = xp + r * c, hRow = hp + r * c, yRow = yp + r * c
-            for j in 0..<c {
-                let h = (row[j] - mp[j]) * sp[j]
-                hRow[j] = h
-                yRow[j] = g[j] * h + b[j]
+            for r in 0..<rows {
+                let row = xp + r * c, hRow = hp + r * c, yRow = yp + r * c
+                for j in 0..<c {
+                    let h = (row[j] - mp[j]) * sp[j]
+                    hRow[j] = h
+                    yRow[j] = g[j] * h + b[j]
+                }
             }
+            return output
         }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let c = features
-        precondition(dy.count == xHat.count, "BatchNorm1d.backward: gradient \(dy.shape) for output \(xHat.shape)")
-        let rows = xHat.shape[0]
-        gradInput.resize(xHat.shape)
-        let gp = dy.data, hp = xHat.data, dx = gradInput.data
-        let sDy = sumDy.data, sDyH = sumDyXHat.data, sp = invStd.data, g = gamma.value.data
+        OpProfile.measure(.batchNorm) {
+            let c = features
+            precondition(dy.count == xHat.count, "BatchNorm1d.backward: gradient \(dy.shape) for output \(xHat.shape)")
+            let rows = xHat.shape[0]
+            gradInput.resize(xHat.shape)
+            let gp = dy.data, hp = xHat.data, dx = gradInput.data
+            let sDy = sumDy.data, sDyH = sumDyXHat.data, sp = invStd.data, g = gamma.value.data
 
-        sDy.update(repeating: 0, count: c)
-        sDyH.update(repeating: 0, count: c)
-        for r in 0..<rows {
-            let gRow = gp + r * c, hRow = hp + r * c
-            for j in 0..<c {
-                sDy[j] += gRow[j]
-                sDyH[j] += gRow[j] * hRow[j]
-            }
-        }
-        let dGamma = gamma.grad.data, dBeta = beta.grad.data
-        for j in 0..<c {
-            dGamma[j] += sDyH[j]
-            dBeta[j] += sDy[j]
-        }
-
-        if lastTraining {
-            // The batch statistics depend on every row, hence the two correction terms:
-            // dx = gamma * invStd / N * (N dy - sum(dy) - xHat * sum(dy * xHat)).
-            let invRows = 1 / Float(rows)
+            sDy.update(repeating: 0, count: c)
+            sDyH.update(repeating: 0, count: c)
             for r in 0..<rows {
-                let gRow = gp + r * c, hRow = hp + r * c, dRow = dx + r * c
+                let gRow = gp + r * c, hRow = hp + r * c
                 for j in 0..<c {
-                    let centred = gRow[j] - (sDy[j] + hRow[j] * sDyH[j]) * invRows
-                    dRow[j] = g[j] * sp[j] * centred
+                    sDy[j] += gRow[j]
+                    sDyH[j] += gRow[j] * hRow[j]
                 }
             }
-        } else {
-            for r in 0..<rows {
-                let gRow = gp + r * c, dRow = dx + r * c
-                for j in 0..<c { dRow[j] = g[j] * sp[j] * gRow[j] }
+            let dGamma = gamma.grad.data, dBeta = beta.grad.data
+            for j in 0..<c {
+                dGamma[j] += sDyH[j]
+                dBeta[j] += sDy[j]
             }
+
+            if lastTraining {
+                // The batch statistics depend on every row, hence the two correction terms:
+                // dx = gamma * invStd / N * (N dy - sum(dy) - xHat * sum(dy * xHat)).
+                let invRows = 1 / Float(rows)
+                for r in 0..<rows {
+                    let gRow = gp + r * c, hRow = hp + r * c, dRow = dx + r * c
+                    for j in 0..<c {
+                        let centred = gRow[j] - (sDy[j] + hRow[j] * sDyH[j]) * invRows
+                        dRow[j] = g[j] * sp[j] * centred
+                    }
+                }
+            } else {
+                for r in 0..<rows {
+                    let gRow = gp + r * c, dRow = dx + r * c
+                    for j in 0..<c { dRow[j] = g[j] * sp[j] * gRow[j] }
+                }
+            }
+            return gradInput
         }
-        return gradInput
     }
 }

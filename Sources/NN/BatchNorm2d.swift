@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// Batch normalisation of `[N, C, H, W]` inputs per channel over N, H and W, as PyTorch's
@@ -22,11 +23,17 @@ public final class BatchNorm2d: Layer {
     public let runningMean: Tensor
     public let runningVar: Tensor
 
-    private let output = Tensor(shape: [0])
-    private let gradInput = Tensor(shape: [0])
-    /// Normalised input of the last forward pass, kept for backward.
-    private let xHat = Tensor(shape: [0])
+    /// Output and input gradient: the layer's own, or buffers a composite shares between
+    /// several layers that `renormalize` before backward (`DenseBlock`, `InvertedResidual`).
+    var output = Tensor(shape: [0])
+    var gradInput = Tensor(shape: [0])
+    /// The last forward's input (the previous layer's output, which stays valid until that
+    /// layer's next forward): backward recomputes the normalised input from it instead of
+    /// keeping an input-sized copy.
+    private var input: Tensor?
     private let invStd: Tensor
+    /// The mean each channel was normalised with in the last forward (batch or running).
+    private let usedMean: Tensor
     private var lastTraining = false
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, name: String = "bn") {
@@ -39,6 +46,7 @@ public final class BatchNorm2d: Layer {
         runningMean = Tensor(shape: [channels])
         runningVar = Tensor(shape: [channels], repeating: 1)
         invStd = Tensor(shape: [channels])
+        usedMean = Tensor(shape: [channels])
     }
 
     public var parameters: [Parameter] { [gamma, beta] }
@@ -49,95 +57,128 @@ public final class BatchNorm2d: Layer {
     private func minimumChannels(_ perChannel: Int) -> Int { Swift.max(1, Parallel.minimumWork / Swift.max(1, perChannel)) }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let c = channels
-        precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)) needs [N, \(c), H, W], got \(x.shape)")
-        let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
-        lastTraining = training
-        output.resize(x.shape)
-        xHat.resize(x.shape)
-        if training {
-            // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
-            precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
-        }
-        let xp = SendablePointer(x.data), hp = SendablePointer(xHat.data), yp = SendablePointer(output.data)
-        let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
-        let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
-        let mom = momentum, eps = eps
-        Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
-            for ch in lo..<hi {
-                let mean: Float, inv: Float
-                if training {
-                    // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
-                    // cancellation; per-plane Float sums are combined in Double.
-                    var s: Double = 0
-                    for i in 0..<n { s += Double(Ops.sum(area, xp.p + (i * c + ch) * area)) }
-                    mean = Float(s / Double(m))
-                    var q: Double = 0
-                    for i in 0..<n {
-                        q += Double(Ops.sumSquaredDeviations(area, xp.p + (i * c + ch) * area, mean: mean))
+        OpProfile.measure(.batchNorm) {
+            let c = channels
+            precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)) needs [N, \(c), H, W], got \(x.shape)")
+            let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
+            lastTraining = training
+            input = x
+            output.resize(x.shape)
+            if training {
+                // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
+                precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
+            }
+            let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
+            let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
+            let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
+            let um = SendablePointer(usedMean.data)
+            let mom = momentum, eps = eps
+            Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
+                for ch in lo..<hi {
+                    let mean: Float, inv: Float
+                    if training {
+                        // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
+                        // cancellation; per-plane Float sums are combined in Double.
+                        var s: Double = 0
+                        for i in 0..<n { s += Double(Ops.sum(area, xp.p + (i * c + ch) * area)) }
+                        mean = Float(s / Double(m))
+                        var q: Double = 0
+                        for i in 0..<n {
+                            q += Double(Ops.sumSquaredDeviations(area, xp.p + (i * c + ch) * area, mean: mean))
+                        }
+                        let variance = Float(q / Double(m))
+                        rm.p[ch] = (1 - mom) * rm.p[ch] + mom * mean
+                        rv.p[ch] = (1 - mom) * rv.p[ch] + mom * variance * (Float(m) / Float(m - 1))
+                        inv = 1 / (variance + eps).squareRoot()
+                    } else {
+                        mean = rm.p[ch]
+                        inv = 1 / (rv.p[ch] + eps).squareRoot()
                     }
-                    let variance = Float(q / Double(m))
-                    rm.p[ch] = (1 - mom) * rm.p[ch] + mom * mean
-                    rv.p[ch] = (1 - mom) * rv.p[ch] + mom * variance * (Float(m) / Float(m - 1))
-                    inv = 1 / (variance + eps).squareRoot()
-                } else {
-                    mean = rm.p[ch]
-                    inv = 1 / (rv.p[ch] + eps).squareRoot()
+                    sp.p[ch] = inv
+                    um.p[ch] = mean
+                    let scale = g.p[ch], shift = b.p[ch]
+                    for i in 0..<n {
+                        let o = (i * c + ch) * area
+                        tk_bn_normalize(area, xp.p + o, mean, inv, scale, shift, nil, yp.p + o)
+                    }
                 }
-                sp.p[ch] = inv
-                let scale = g.p[ch], shift = b.p[ch]
-                for i in 0..<n {
-                    let o = (i * c + ch) * area
-                    let src = xp.p + o, h = hp.p + o, y = yp.p + o
-                    for j in 0..<area {
-                        let v = (src[j] - mean) * inv
-                        h[j] = v
-                        y[j] = scale * v + shift
+            }
+            return output
+        }
+    }
+
+    /// Recomputes the last forward's output from the same input `x` (and makes `x` the input
+    /// backward reads), with the statistics that forward used (running statistics are not
+    /// touched again): the same bits as that forward, for composites that share `output`
+    /// between layers and recompute it in backward instead of keeping one copy per layer.
+    func renormalize(_ x: Tensor) {
+        OpProfile.measure(.batchNorm) {
+            let c = channels
+            precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)).renormalize needs [N, \(c), H, W], got \(x.shape)")
+            let n = x.shape[0], area = x.shape[2] * x.shape[3]
+            input = x
+            output.resize(x.shape)
+            let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
+            let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data)
+            let g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
+            Parallel.forChunks(c, minimum: minimumChannels(n * area)) { lo, hi in
+                for ch in lo..<hi {
+                    for i in 0..<n {
+                        let o = (i * c + ch) * area
+                        tk_bn_normalize(area, xp.p + o, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], nil, yp.p + o)
                     }
                 }
             }
         }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let c = channels
-        precondition(dy.count == xHat.count, "BatchNorm2d.backward: gradient \(dy.shape) for output \(xHat.shape)")
-        let n = xHat.shape[0], area = xHat.shape[2] * xHat.shape[3], m = n * area
-        gradInput.resize(xHat.shape)
-        let gp = SendablePointer(dy.data), hp = SendablePointer(xHat.data), dx = SendablePointer(gradInput.data)
-        let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data)
-        let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
-        let training = lastTraining
-        Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
-            for ch in lo..<hi {
-                var sDy: Double = 0, sDyH: Double = 0
-                for i in 0..<n {
-                    let o = (i * c + ch) * area
-                    sDy += Double(Ops.sum(area, gp.p + o))
-                    sDyH += Double(Ops.dot(area, gp.p + o, hp.p + o))
-                }
-                dGamma.p[ch] += Float(sDyH)
-                dBeta.p[ch] += Float(sDy)
-                let k = g.p[ch] * sp.p[ch]
-                if training {
-                    // The batch statistics depend on every value of the channel, hence the
-                    // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
-                    let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
+        OpProfile.measure(.batchNorm) {
+            let c = channels
+            guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
+            precondition(dy.count == x.count, "BatchNorm2d.backward: gradient \(dy.shape) for input \(x.shape)")
+            let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
+            gradInput.resize(x.shape)
+            let gp = SendablePointer(dy.data), xp = SendablePointer(x.data), dx = SendablePointer(gradInput.data)
+            let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data), g = SendablePointer(gamma.value.data)
+            let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
+            let training = lastTraining
+            Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
+                for ch in lo..<hi {
+                    // sum dy and sum dy * xHat, with xHat = (x - mean) * invStd: one pass over
+                    // dy and x per plane, planes combined in Double.
+                    var sDy: Double = 0, sDyXmu: Double = 0
+                    let mean = um.p[ch], inv = sp.p[ch]
+                    var sums: (Float, Float) = (0, 0)
                     for i in 0..<n {
                         let o = (i * c + ch) * area
-                        let gr = gp.p + o, h = hp.p + o, d = dx.p + o
-                        for j in 0..<area { d[j] = k * (gr[j] - meanDy - h[j] * meanDyH) }
+                        withUnsafeMutableBytes(of: &sums) {
+                            tk_bn_backward_sums(area, gp.p + o, xp.p + o, mean, $0.baseAddress!.assumingMemoryBound(to: Float.self))
+                        }
+                        sDy += Double(sums.0)
+                        sDyXmu += Double(sums.1)
                     }
-                } else {
-                    for i in 0..<n {
-                        let o = (i * c + ch) * area
-                        let gr = gp.p + o, d = dx.p + o
-                        for j in 0..<area { d[j] = k * gr[j] }
+                    let sDyH = sDyXmu * Double(inv)
+                    dGamma.p[ch] += Float(sDyH)
+                    dBeta.p[ch] += Float(sDy)
+                    let k = g.p[ch] * sp.p[ch]
+                    if training {
+                        // The batch statistics depend on every value of the channel, hence the
+                        // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
+                        let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
+                        for i in 0..<n {
+                            let o = (i * c + ch) * area
+                            tk_bn_backward_input(area, gp.p + o, xp.p + o, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                        }
+                    } else {
+                        for i in 0..<n {
+                            let o = (i * c + ch) * area
+                            tk_bn_normalize(area, gp.p + o, 0, k, 1, 0, nil, dx.p + o)
+                        }
                     }
                 }
             }
+            return gradInput
         }
-        return gradInput
     }
 }

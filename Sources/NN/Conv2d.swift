@@ -30,6 +30,16 @@ public final class ConvWorkspace: @unchecked Sendable {
     /// 4.3 s, 1024 → 4.8 s; ResNet-20 unchanged.
     public var minimumGEMMColumns: Int
 
+    /// Activation and gradient buffers that composites of one network share between their
+    /// layers and recompute in backward (`InvertedResidual`), created on first use.
+    private var sharedActivationBuffers: [Tensor] = []
+
+    /// The `count` shared activation buffers (the same tensors on every call).
+    func sharedActivations(_ count: Int) -> [Tensor] {
+        while sharedActivationBuffers.count < count { sharedActivationBuffers.append(Tensor(shape: [0])) }
+        return Array(sharedActivationBuffers.prefix(count))
+    }
+
     public init(maxColumnFloats: Int = 1 << 16, minimumGEMMColumns: Int = 256) {
         self.maxColumnFloats = maxColumnFloats
         self.minimumGEMMColumns = minimumGEMMColumns
@@ -135,8 +145,13 @@ public final class Conv2d: InputGradientSkippable {
     private var blockedInputs: [Tensor] = []
     /// Whether `blockedInputs` holds the last forward's input.
     private var keptBlockedInput = false
-    let output = Tensor(shape: [0])
-    let gradInput = Tensor(shape: [0])
+    /// Output and input gradient: the layer's own, or buffers a composite shares (`DenseBlock`).
+    var output = Tensor(shape: [0])
+    var gradInput = Tensor(shape: [0])
+    /// Whether a training-mode oneDNN forward keeps its library-layout input for backward (one
+    /// input-sized copy per layer). Off, backward converts the input again from the workspace's
+    /// shared buffer: slower by one reorder, for composites that recompute their inputs.
+    var keepsLibraryInput = true
     /// Sparse kernels' patterns and buffers (SparseConv.swift).
     let sparse = SparseLayerState()
 
@@ -311,147 +326,151 @@ public final class Conv2d: InputGradientSkippable {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let g = geometry(x.shape)
-        input = x
-        let n = x.shape[0], o = outChannels, area = g.outputArea
-        if sparseForward(x, g) {
-            lastPlans = []
-            return output
-        }
-        output.resize([n, o, g.outputHeight, g.outputWidth])
-        lastPlans = oneDNNPlans(x, g)
-        if !lastPlans.isEmpty {
-            let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
-            keptBlockedInput = training
-            let inputs = blockedInputPointers(forward: true)
-            let xp = SendablePointer(x.data), yp = SendablePointer(output.data), wp = SendablePointer(weight.value.data)
-            let bp = bias.map { SendablePointer($0.value.data) }
-            let inSize = g.channels * g.height * g.width, outSize = o * area
-            runPlans(lastPlans) { plan, first, w in
-                plan.runForward(x: xp.p + first * inSize, weight: wp.p, bias: bp?.p, y: yp.p + first * outSize,
-                                scratch: scratch[w].pointers, input: inputs[w].p)
+        OpProfile.measure(.convolution) {
+            let g = geometry(x.shape)
+            input = x
+            let n = x.shape[0], o = outChannels, area = g.outputArea
+            if sparseForward(x, g) {
+                lastPlans = []
+                return output
             }
-            return output
-        }
-        if isDepthwise {
-            depthwiseForward(g, x, into: output)
-            return output
-        }
-        let workers = workerCount(n, work: n * g.columnRows * area)
-        let p = plan(g, x, batch: n, workers: workers)
-        let out = SendablePointer(output.data)
-        SampleWorkers.run(workers: workers, n) { w, lo, hi in
-            let col = p.columns[w], kg = p.kg, og = p.og
-            for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
-                let b = Swift.min(p.chunk, hi - n0), ld = b * area
-                p.unfold(col, n0, b)
-                // A one-sample chunk's [out, area] result already is its NCHW slice.
-                let direct = b == 1
-                let stage = direct ? out.p + n0 * o * area : p.staging[w]
-                for gi in 0..<p.groups {
-                    BLAS.gemm(m: og, n: ld, k: kg, p.weight + gi * og * kg, lda: kg, col + gi * kg * ld, ldb: ld,
-                              stage + gi * og * ld, ldc: ld)
+            output.resize([n, o, g.outputHeight, g.outputWidth])
+            lastPlans = oneDNNPlans(x, g)
+            if !lastPlans.isEmpty {
+                let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
+                keptBlockedInput = training && keepsLibraryInput
+                let inputs = blockedInputPointers(forward: true)
+                let xp = SendablePointer(x.data), yp = SendablePointer(output.data), wp = SendablePointer(weight.value.data)
+                let bp = bias.map { SendablePointer($0.value.data) }
+                let inSize = g.channels * g.height * g.width, outSize = o * area
+                runPlans(lastPlans) { plan, first, w in
+                    plan.runForward(x: xp.p + first * inSize, weight: wp.p, bias: bp?.p, y: yp.p + first * outSize,
+                                    scratch: scratch[w].pointers, input: inputs[w].p)
                 }
-                for s in 0..<b {
-                    for c in 0..<o {
-                        let to = out.p + ((n0 + s) * o + c) * area
-                        let v = p.bias?[c] ?? 0
-                        if direct {
-                            if p.bias != nil { for i in 0..<area { to[i] += v } }
-                        } else {
-                            let from = stage + c * ld + s * area
-                            for i in 0..<area { to[i] = from[i] + v }
+                return output
+            }
+            if isDepthwise {
+                depthwiseForward(g, x, into: output)
+                return output
+            }
+            let workers = workerCount(n, work: n * g.columnRows * area)
+            let p = plan(g, x, batch: n, workers: workers)
+            let out = SendablePointer(output.data)
+            SampleWorkers.run(workers: workers, n) { w, lo, hi in
+                let col = p.columns[w], kg = p.kg, og = p.og
+                for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
+                    let b = Swift.min(p.chunk, hi - n0), ld = b * area
+                    p.unfold(col, n0, b)
+                    // A one-sample chunk's [out, area] result already is its NCHW slice.
+                    let direct = b == 1
+                    let stage = direct ? out.p + n0 * o * area : p.staging[w]
+                    for gi in 0..<p.groups {
+                        BLAS.gemm(m: og, n: ld, k: kg, p.weight + gi * og * kg, lda: kg, col + gi * kg * ld, ldb: ld,
+                                  stage + gi * og * ld, ldc: ld)
+                    }
+                    for s in 0..<b {
+                        for c in 0..<o {
+                            let to = out.p + ((n0 + s) * o + c) * area
+                            let v = p.bias?[c] ?? 0
+                            if direct {
+                                if p.bias != nil { for i in 0..<area { to[i] += v } }
+                            } else {
+                                let from = stage + c * ld + s * area
+                                for i in 0..<area { to[i] = from[i] + v }
+                            }
                         }
                     }
                 }
             }
+            return output
         }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
-        let g = geometry(x.shape)
-        let n = x.shape[0], area = g.outputArea, o = outChannels
-        precondition(dy.count == n * o * area, "\(summary).backward: gradient \(dy.shape) for output \(output.shape)")
-        if sparse.lastForwardSparse { return sparseBackward(dy, x, g) }
-        if !lastPlans.isEmpty {
-            if computesInputGradient { gradInput.resize(x.shape) }
-            let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
-            let grads = (0..<lastPlans.count).map { w in
-                let b = workspace.oneDNNBuffers[w]
-                b.weightGrad.resize(weight.value.shape)
-                b.biasGrad.resize([o])
-                return (SendablePointer(b.weightGrad.data), SendablePointer(b.biasGrad.data))
+        OpProfile.measure(.convolution) {
+            guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
+            let g = geometry(x.shape)
+            let n = x.shape[0], area = g.outputArea, o = outChannels
+            precondition(dy.count == n * o * area, "\(summary).backward: gradient \(dy.shape) for output \(output.shape)")
+            if sparse.lastForwardSparse { return sparseBackward(dy, x, g) }
+            if !lastPlans.isEmpty {
+                if computesInputGradient { gradInput.resize(x.shape) }
+                let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
+                let grads = (0..<lastPlans.count).map { w in
+                    let b = workspace.oneDNNBuffers[w]
+                    b.weightGrad.resize(weight.value.shape)
+                    b.biasGrad.resize([o])
+                    return (SendablePointer(b.weightGrad.data), SendablePointer(b.biasGrad.data))
+                }
+                let xp = SendablePointer(x.data), wp = SendablePointer(weight.value.data), dyp = SendablePointer(dy.data)
+                let dxp = computesInputGradient ? SendablePointer(gradInput.data) : nil
+                let hasBias = bias != nil, ready = keptBlockedInput
+                let inputs = blockedInputPointers(forward: false)
+                let inSize = g.channels * g.height * g.width, outSize = o * area
+                runPlans(lastPlans) { plan, first, w in
+                    plan.runBackward(x: xp.p + first * inSize, weight: wp.p, dy: dyp.p + first * outSize,
+                                     dx: dxp.map { $0.p + first * inSize }, dw: grads[w].0.p, db: hasBias ? grads[w].1.p : nil,
+                                     scratch: scratch[w].pointers, input: inputs[w].p, inputReady: ready)
+                }
+                for (dw, db) in grads {
+                    Ops.axpy(weight.count, 1, dw.p, weight.grad.data)
+                    if let bias { Ops.axpy(o, 1, db.p, bias.grad.data) }
+                }
+                return gradInput
             }
-            let xp = SendablePointer(x.data), wp = SendablePointer(weight.value.data), dyp = SendablePointer(dy.data)
-            let dxp = computesInputGradient ? SendablePointer(gradInput.data) : nil
-            let hasBias = bias != nil, ready = keptBlockedInput
-            let inputs = blockedInputPointers(forward: false)
-            let inSize = g.channels * g.height * g.width, outSize = o * area
-            runPlans(lastPlans) { plan, first, w in
-                plan.runBackward(x: xp.p + first * inSize, weight: wp.p, dy: dyp.p + first * outSize,
-                                 dx: dxp.map { $0.p + first * inSize }, dw: grads[w].0.p, db: hasBias ? grads[w].1.p : nil,
-                                 scratch: scratch[w].pointers, input: inputs[w].p, inputReady: ready)
+            if let bias {
+                let db = bias.grad.data
+                for i in 0..<n {
+                    for c in 0..<o { db[c] += Ops.sum(area, dy.data + (i * o + c) * area) }
+                }
             }
-            for (dw, db) in grads {
-                Ops.axpy(weight.count, 1, dw.p, weight.grad.data)
-                if let bias { Ops.axpy(o, 1, db.p, bias.grad.data) }
+            let inputGradient = computesInputGradient
+            if inputGradient { gradInput.resize(x.shape) }
+            if isDepthwise {
+                depthwiseBackward(g, x, dy, gradInput: inputGradient ? gradInput : nil)
+                return gradInput
             }
-            return gradInput
-        }
-        if let bias {
-            let db = bias.grad.data
-            for i in 0..<n {
-                for c in 0..<o { db[c] += Ops.sum(area, dy.data + (i * o + c) * area) }
-            }
-        }
-        let inputGradient = computesInputGradient
-        if inputGradient { gradInput.resize(x.shape) }
-        if isDepthwise {
-            depthwiseBackward(g, x, dy, gradInput: inputGradient ? gradInput : nil)
-            return gradInput
-        }
-        let workers = workerCount(n, work: n * g.columnRows * area)
-        let p = plan(g, x, batch: n, workers: workers)
-        let dwp = weightGradientPartials(workers: workers), dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data)
-        SampleWorkers.run(workers: workers, n) { w, lo, hi in
-            let col = p.columns[w], kg = p.kg, og = p.og, dw = dwp[w].p
-            for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
-                let b = Swift.min(p.chunk, hi - n0), ld = b * area
-                // dy's chunk as [out, b*area], the layout the GEMMs read; a one-sample chunk in place.
-                let stage: UnsafeMutablePointer<Float>
-                if b == 1 {
-                    stage = dyp.p + n0 * o * area
-                } else {
-                    stage = p.staging[w]
-                    for s in 0..<b {
-                        for c in 0..<o {
-                            (stage + c * ld + s * area).update(from: dyp.p + ((n0 + s) * o + c) * area, count: area)
+            let workers = workerCount(n, work: n * g.columnRows * area)
+            let p = plan(g, x, batch: n, workers: workers)
+            let dwp = weightGradientPartials(workers: workers), dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data)
+            SampleWorkers.run(workers: workers, n) { w, lo, hi in
+                let col = p.columns[w], kg = p.kg, og = p.og, dw = dwp[w].p
+                for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
+                    let b = Swift.min(p.chunk, hi - n0), ld = b * area
+                    // dy's chunk as [out, b*area], the layout the GEMMs read; a one-sample chunk in place.
+                    let stage: UnsafeMutablePointer<Float>
+                    if b == 1 {
+                        stage = dyp.p + n0 * o * area
+                    } else {
+                        stage = p.staging[w]
+                        for s in 0..<b {
+                            for c in 0..<o {
+                                (stage + c * ld + s * area).update(from: dyp.p + ((n0 + s) * o + c) * area, count: area)
+                            }
                         }
                     }
-                }
-                p.unfold(col, n0, b)
-                for gi in 0..<p.groups {
-                    // dW_g += dY_g · col_gᵀ
-                    BLAS.gemm(transB: true, m: og, n: kg, k: ld, stage + gi * og * ld, lda: ld,
-                              col + gi * kg * ld, ldb: ld, beta: 1, dw + gi * og * kg, ldc: kg)
-                }
-                guard inputGradient else { continue }
-                // The columns are no longer needed: overwrite them with dCol_g = W_gᵀ · dY_g.
-                for gi in 0..<p.groups {
-                    BLAS.gemm(transA: true, m: kg, n: ld, k: og, p.weight + gi * og * kg, lda: kg,
-                              stage + gi * og * ld, ldb: ld, col + gi * kg * ld, ldc: ld)
-                }
-                for s in 0..<b {
-                    let sample = dxp.p + (n0 + s) * p.sampleIn
-                    sample.update(repeating: 0, count: p.sampleIn)
-                    Im2Col.col2im(g, col + s * area, ld: ld, sample)
+                    p.unfold(col, n0, b)
+                    for gi in 0..<p.groups {
+                        // dW_g += dY_g · col_gᵀ
+                        BLAS.gemm(transB: true, m: og, n: kg, k: ld, stage + gi * og * ld, lda: ld,
+                                  col + gi * kg * ld, ldb: ld, beta: 1, dw + gi * og * kg, ldc: kg)
+                    }
+                    guard inputGradient else { continue }
+                    // The columns are no longer needed: overwrite them with dCol_g = W_gᵀ · dY_g.
+                    for gi in 0..<p.groups {
+                        BLAS.gemm(transA: true, m: kg, n: ld, k: og, p.weight + gi * og * kg, lda: kg,
+                                  stage + gi * og * ld, ldb: ld, col + gi * kg * ld, ldc: ld)
+                    }
+                    for s in 0..<b {
+                        let sample = dxp.p + (n0 + s) * p.sampleIn
+                        sample.update(repeating: 0, count: p.sampleIn)
+                        Im2Col.col2im(g, col + s * area, ld: ld, sample)
+                    }
                 }
             }
+            sumWeightGradientPartials(workers: workers)
+            return gradInput
         }
-        sumWeightGradientPartials(workers: workers)
-        return gradInput
     }
 
     /// Per worker, where its weight gradient accumulates: worker 0 straight into the

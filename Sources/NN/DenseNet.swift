@@ -11,6 +11,14 @@ import Tensor
 /// walks the layers in reverse over a copy of the output gradient: once the layers after
 /// `i` have added what they send back, the slice of layer `i`'s output is complete; its
 /// input gradient is then added to the channel prefix it read.
+///
+/// Memory-efficient, as Pleiss et al. 2017's DenseNet: the layers share one set of buffers
+/// for their BN output, ReLU output, convolution output and every input
+/// gradient, instead of each keeping its own (which grows quadratically with depth). Backward
+/// recomputes layer `i`'s BN and ReLU outputs from the feature tensor with the statistics
+/// its forward used (the same bits) just before running its backward; the convolutions do
+/// not keep a library-layout copy of their input either. The cost is one BN-ReLU forward per
+/// layer and one oneDNN input reorder.
 public final class DenseBlock: Layer {
     /// One layer of the block: BN, ReLU, 3x3 conv.
     public struct Unit {
@@ -23,8 +31,10 @@ public final class DenseBlock: Layer {
 
     private let features = Tensor(shape: [0])
     private let gradFeatures = Tensor(shape: [0])
-    /// Scratch for one layer's input (forward) or output gradient (backward).
+    /// Scratch for one layer's input (forward, and backward's recomputation).
     private let slice = Tensor(shape: [0])
+    /// Scratch for one layer's output gradient (backward).
+    private let gradSlice = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
 
     public init(_ inChannels: Int, layers: Int, growth: Int, name: String = "dense",
@@ -42,6 +52,17 @@ public final class DenseBlock: Layer {
                                            initializer: initializer, workspace: ws, rng: &rng)))
         }
         self.units = units
+        // One set of buffers for all layers: each layer's BN and ReLU outputs are recomputed
+        // before its backward (see the type's documentation).
+        let bnOut = Tensor(shape: [0]), bnGrad = Tensor(shape: [0])
+        let reluOut = Tensor(shape: [0]), reluGrad = Tensor(shape: [0])
+        let convOut = Tensor(shape: [0]), convGrad = Tensor(shape: [0])
+        for u in units {
+            (u.bn.output, u.bn.gradInput) = (bnOut, bnGrad)
+            (u.relu.output, u.relu.gradInput) = (reluOut, reluGrad)
+            (u.conv.output, u.conv.gradInput) = (convOut, convGrad)
+            u.conv.keepsLibraryInput = false
+        }
     }
 
     public var parameters: [Parameter] { units.flatMap { $0.bn.parameters + $0.conv.parameters } }
@@ -62,37 +83,46 @@ public final class DenseBlock: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.rank == 4 && x.shape[1] == inChannels, "\(summary) needs [N, \(inChannels), H, W], got \(x.shape)")
-        let n = x.shape[0], h = x.shape[2], w = x.shape[3], area = h * w, total = outChannels
-        features.resize([n, total, h, w])
-        Self.copyChannels(x.data, inChannels, from: 0, features.data, total, to: 0, count: inChannels, batch: n, area: area)
-        for (i, u) in units.enumerated() {
-            let c = inChannels + i * growth
-            slice.resize([n, c, h, w])
-            Self.copyChannels(features.data, total, from: 0, slice.data, c, to: 0, count: c, batch: n, area: area)
-            let y = u.conv.forward(u.relu.forward(u.bn.forward(slice, training: training), training: training),
-                                   training: training)
-            Self.copyChannels(y.data, growth, from: 0, features.data, total, to: c, count: growth, batch: n, area: area)
+        OpProfile.measure(.elementwise) {
+            precondition(x.rank == 4 && x.shape[1] == inChannels, "\(summary) needs [N, \(inChannels), H, W], got \(x.shape)")
+            let n = x.shape[0], h = x.shape[2], w = x.shape[3], area = h * w, total = outChannels
+            features.resize([n, total, h, w])
+            Self.copyChannels(x.data, inChannels, from: 0, features.data, total, to: 0, count: inChannels, batch: n, area: area)
+            for (i, u) in units.enumerated() {
+                let c = inChannels + i * growth
+                slice.resize([n, c, h, w])
+                Self.copyChannels(features.data, total, from: 0, slice.data, c, to: 0, count: c, batch: n, area: area)
+                let y = u.conv.forward(u.relu.forward(u.bn.forward(slice, training: training), training: training),
+                                       training: training)
+                Self.copyChannels(y.data, growth, from: 0, features.data, total, to: c, count: growth, batch: n, area: area)
+            }
+            return features
         }
-        return features
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == features.count, "\(summary).backward: gradient \(dy.shape) for output \(features.shape)")
-        let n = features.shape[0], h = features.shape[2], w = features.shape[3], area = h * w, total = outChannels
-        gradFeatures.resize(features.shape)
-        gradFeatures.copy(from: dy)
-        for (i, u) in units.enumerated().reversed() {
-            let c = inChannels + i * growth
-            slice.resize([n, growth, h, w])
-            Self.copyChannels(gradFeatures.data, total, from: c, slice.data, growth, to: 0, count: growth, batch: n, area: area)
-            let d = u.bn.backward(u.relu.backward(u.conv.backward(slice)))
-            Self.copyChannels(d.data, c, from: 0, gradFeatures.data, total, to: 0, count: c, batch: n, area: area, add: true)
+        OpProfile.measure(.elementwise) {
+            precondition(dy.count == features.count, "\(summary).backward: gradient \(dy.shape) for output \(features.shape)")
+            let n = features.shape[0], h = features.shape[2], w = features.shape[3], area = h * w, total = outChannels
+            gradFeatures.resize(features.shape)
+            gradFeatures.copy(from: dy)
+            for (i, u) in units.enumerated().reversed() {
+                let c = inChannels + i * growth
+                // The shared buffers hold the last layer's forward: recompute this layer's.
+                slice.resize([n, c, h, w])
+                Self.copyChannels(features.data, total, from: 0, slice.data, c, to: 0, count: c, batch: n, area: area)
+                u.bn.renormalize(slice)
+                u.relu.recompute(u.bn.output)
+                gradSlice.resize([n, growth, h, w])
+                Self.copyChannels(gradFeatures.data, total, from: c, gradSlice.data, growth, to: 0, count: growth, batch: n, area: area)
+                let d = u.bn.backward(u.relu.backward(u.conv.backward(gradSlice)))
+                Self.copyChannels(d.data, c, from: 0, gradFeatures.data, total, to: 0, count: c, batch: n, area: area, add: true)
+            }
+            gradInput.resize([n, inChannels, h, w])
+            Self.copyChannels(gradFeatures.data, total, from: 0, gradInput.data, inChannels, to: 0,
+                              count: inChannels, batch: n, area: area)
+            return gradInput
         }
-        gradInput.resize([n, inChannels, h, w])
-        Self.copyChannels(gradFeatures.data, total, from: 0, gradInput.data, inChannels, to: 0,
-                          count: inChannels, batch: n, area: area)
-        return gradInput
     }
 }
 

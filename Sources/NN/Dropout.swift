@@ -22,30 +22,34 @@ public final class Dropout: Layer {
     public var summary: String { "Dropout(\(p))" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        lastTraining = training && p > 0
-        guard lastTraining else {
-            output.copy(from: x)
+        OpProfile.measure(.elementwise) {
+            lastTraining = training && p > 0
+            guard lastTraining else {
+                output.copy(from: x)
+                return output
+            }
+            output.resize(x.shape)
+            mask.resize(x.shape)
+            let n = x.count, xp = x.data, yp = output.data, mp = mask.data
+            // p == 1 would scale by infinity; PyTorch returns zeros, and so do we.
+            let scale: Float = p < 1 ? 1 / (1 - p) : 0
+            for i in 0..<n { mp[i] = rng.uniform() < p ? 0 : scale }
+            for i in 0..<n { yp[i] = xp[i] * mp[i] }
             return output
         }
-        output.resize(x.shape)
-        mask.resize(x.shape)
-        let n = x.count, xp = x.data, yp = output.data, mp = mask.data
-        // p == 1 would scale by infinity; PyTorch returns zeros, and so do we.
-        let scale: Float = p < 1 ? 1 / (1 - p) : 0
-        for i in 0..<n { mp[i] = rng.uniform() < p ? 0 : scale }
-        for i in 0..<n { yp[i] = xp[i] * mp[i] }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        guard lastTraining else {
-            gradInput.copy(from: dy)
+        OpProfile.measure(.elementwise) {
+            guard lastTraining else {
+                gradInput.copy(from: dy)
+                return gradInput
+            }
+            precondition(dy.count == mask.count, "Dropout.backward: gradient \(dy.shape) for output \(mask.shape)")
+            gradInput.resize(dy.shape)
+            let n = dy.count, gp = dy.data, mp = mask.data, out = gradInput.data
+            for i in 0..<n { out[i] = gp[i] * mp[i] }
             return gradInput
         }
-        precondition(dy.count == mask.count, "Dropout.backward: gradient \(dy.shape) for output \(mask.shape)")
-        gradInput.resize(dy.shape)
-        let n = dy.count, gp = dy.data, mp = mask.data, out = gradInput.data
-        for i in 0..<n { out[i] = gp[i] * mp[i] }
-        return gradInput
     }
 }

@@ -12,18 +12,22 @@ public final class Flatten: Layer {
     public var summary: String { "Flatten" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.rank >= 1, "Flatten needs a batch dimension, got \(x.shape)")
-        inputShape = x.shape
-        let rows = x.shape[0]
-        output.copy(from: x)
-        output.reshape([rows, rows == 0 ? 0 : x.count / rows])
-        return output
+        OpProfile.measure(.elementwise) {
+            precondition(x.rank >= 1, "Flatten needs a batch dimension, got \(x.shape)")
+            inputShape = x.shape
+            let rows = x.shape[0]
+            output.copy(from: x)
+            output.reshape([rows, rows == 0 ? 0 : x.count / rows])
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == inputShape.reduce(1, *), "Flatten.backward: gradient \(dy.shape) for input \(inputShape)")
-        gradInput.copy(from: dy)
-        gradInput.reshape(inputShape)
-        return gradInput
+        OpProfile.measure(.elementwise) {
+            precondition(dy.count == inputShape.reduce(1, *), "Flatten.backward: gradient \(dy.shape) for input \(inputShape)")
+            gradInput.copy(from: dy)
+            gradInput.reshape(inputShape)
+            return gradInput
+        }
     }
 }

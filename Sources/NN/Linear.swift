@@ -27,28 +27,32 @@ public final class Linear: InputGradientSkippable {
     public var summary: String { "Linear(\(inFeatures)→\(outFeatures))" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let rows = x.count / inFeatures
-        precondition(rows * inFeatures == x.count, "Linear(\(inFeatures)→\(outFeatures)) got input \(x.shape)")
-        input = x
-        if sparseForward(x, rows: rows) { return output }
-        output.resize([rows, outFeatures])
-        BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
-                  x.data, weight.value.data, output.data)
-        if let b = bias { Ops.addRowVector(rows, outFeatures, b.value.data, output.data) }
-        return output
+        OpProfile.measure(.linear) {
+            let rows = x.count / inFeatures
+            precondition(rows * inFeatures == x.count, "Linear(\(inFeatures)→\(outFeatures)) got input \(x.shape)")
+            input = x
+            if sparseForward(x, rows: rows) { return output }
+            output.resize([rows, outFeatures])
+            BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                      x.data, weight.value.data, output.data)
+            if let b = bias { Ops.addRowVector(rows, outFeatures, b.value.data, output.data) }
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("Linear.backward before forward") }
-        if sparse.lastForwardSparse { return sparseBackward(dy, x) }
-        let rows = dy.count / outFeatures
-        // dW += dy^T x ; db += column sums of dy ; dx = dy W
-        BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: rows,
-                  dy.data, x.data, beta: 1, weight.grad.data)
-        if let b = bias { Ops.sumRows(rows, outFeatures, dy.data, into: b.grad.data, accumulate: true) }
-        guard computesInputGradient else { return gradInput }
-        gradInput.resize(x.shape)
-        BLAS.gemm(m: rows, n: inFeatures, k: outFeatures, dy.data, weight.value.data, gradInput.data)
-        return gradInput
+        OpProfile.measure(.linear) {
+            guard let x = input else { preconditionFailure("Linear.backward before forward") }
+            if sparse.lastForwardSparse { return sparseBackward(dy, x) }
+            let rows = dy.count / outFeatures
+            // dW += dy^T x ; db += column sums of dy ; dx = dy W
+            BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: rows,
+                      dy.data, x.data, beta: 1, weight.grad.data)
+            if let b = bias { Ops.sumRows(rows, outFeatures, dy.data, into: b.grad.data, accumulate: true) }
+            guard computesInputGradient else { return gradInput }
+            gradInput.resize(x.shape)
+            BLAS.gemm(m: rows, n: inFeatures, k: outFeatures, dy.data, weight.value.data, gradInput.data)
+            return gradInput
+        }
     }
 }

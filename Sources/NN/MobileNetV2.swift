@@ -6,6 +6,13 @@ import Tensor
 /// BN. The input is added to the result when the stride is 1 and the channels agree; other
 /// blocks have no shortcut (the paper's, and torchvision's; kuangliu's CIFAR code adds a
 /// 1x1 projection there instead). Convolutions have no bias.
+///
+/// Memory: the expanded (`expansion * in`-channel) BN and ReLU6 outputs, and the gradients
+/// inside the block, live in buffers that all blocks of a network share (its `ConvWorkspace`'s):
+/// a block keeps only its expansion and depthwise convolution outputs, and backward recomputes
+/// the BN and ReLU6 outputs from them with the statistics the forward used (the same bits)
+/// before running through the block. The hidden-width convolutions do not keep a
+/// library-layout copy of their input either.
 public final class InvertedResidual: Layer {
     /// nil when the expansion is 1.
     public let expand: (conv: Conv2d, bn: BatchNorm2d, relu: ReLU6)?
@@ -40,6 +47,18 @@ public final class InvertedResidual: Layer {
         project = Conv2d(hidden, outChannels, kernel: 1, bias: false, name: "\(name).project",
                          initializer: initializer, workspace: ws, rng: &rng)
         bn3 = BatchNorm2d(outChannels, name: "\(name).project.bn")
+        // Forward: the hidden BN/ReLU6 outputs (recomputed in backward). Backward: two
+        // alternating hidden-width gradient buffers, consumed before the block returns.
+        let s = ws.sharedActivations(8)
+        (bn2.output, relu2.output) = (s[3], s[5])
+        (project.gradInput, relu2.gradInput, bn2.gradInput) = (s[6], s[7], s[6])
+        if let (_, b, r) = expand {
+            (b.output, r.output) = (s[0], s[2])
+            // Without the expansion the depthwise input gradient is the block's: its own buffer.
+            (depthwise.gradInput, r.gradInput, b.gradInput) = (s[7], s[6], s[7])
+        }
+        depthwise.keepsLibraryInput = false
+        project.keepsLibraryInput = false
     }
 
     public var parameters: [Parameter] {
@@ -62,27 +81,38 @@ public final class InvertedResidual: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var h = x
-        if let (c, b, r) = expand { h = r.forward(b.forward(c.forward(h, training: training), training: training), training: training) }
-        h = relu2.forward(bn2.forward(depthwise.forward(h, training: training), training: training), training: training)
-        h = bn3.forward(project.forward(h, training: training), training: training)
-        guard hasResidual else { return h }
-        precondition(x.shape == h.shape, "\(summary): input \(x.shape) vs main path \(h.shape)")
-        sum.resize(h.shape)
-        let n = h.count, a = h.data, s = x.data, o = sum.data
-        for i in 0..<n { o[i] = a[i] + s[i] }
-        return sum
+        OpProfile.measure(.elementwise) {
+            var h = x
+            if let (c, b, r) = expand { h = r.forward(b.forward(c.forward(h, training: training), training: training), training: training) }
+            h = relu2.forward(bn2.forward(depthwise.forward(h, training: training), training: training), training: training)
+            h = bn3.forward(project.forward(h, training: training), training: training)
+            guard hasResidual else { return h }
+            precondition(x.shape == h.shape, "\(summary): input \(x.shape) vs main path \(h.shape)")
+            sum.resize(h.shape)
+            let n = h.count, a = h.data, s = x.data, o = sum.data
+            Ops.add(n, a, s, into: o)
+            return sum
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        var d = project.backward(bn3.backward(dy))
-        d = depthwise.backward(bn2.backward(relu2.backward(d)))
-        if let (c, b, r) = expand { d = c.backward(b.backward(r.backward(d))) }
-        guard hasResidual else { return d }
-        gradInput.resize(d.shape)
-        let n = d.count, a = d.data, s = dy.data, o = gradInput.data
-        for i in 0..<n { o[i] = a[i] + s[i] }
-        return gradInput
+        OpProfile.measure(.elementwise) {
+            // Recompute the shared hidden activations of this block's forward.
+            if let (c, b, r) = expand {
+                b.renormalize(c.output)
+                r.recompute(b.output)
+            }
+            bn2.renormalize(depthwise.output)
+            relu2.recompute(bn2.output)
+            var d = project.backward(bn3.backward(dy))
+            d = depthwise.backward(bn2.backward(relu2.backward(d)))
+            if let (c, b, r) = expand { d = c.backward(b.backward(r.backward(d))) }
+            guard hasResidual else { return d }
+            gradInput.resize(d.shape)
+            let n = d.count, a = d.data, s = dy.data, o = gradInput.data
+            Ops.add(n, a, s, into: o)
+            return gradInput
+        }
     }
 }
 

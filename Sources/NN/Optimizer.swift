@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// Updates parameters from their accumulated gradients.
@@ -112,30 +113,8 @@ public final class SGD: Optimizer {
 
     /// The update of `keptOnly`'s entries (every other entry is already 0 with 0 momentum).
     private func stepKept(_ p: Parameter, _ kept: [Int32], lr: Float) {
-        let wd = weightDecay, mu = momentum, w = p.value.data, g = p.grad.data
-        kept.withUnsafeBufferPointer { idx in
-            if mu == 0 {
-                for j in idx { let i = Int(j); w[i] -= lr * (g[i] + wd * w[i]) }
-                return
-            }
-            let buf = store.slots(for: p)[0].data
-            if nesterov {
-                for j in idx {
-                    let i = Int(j)
-                    let d = g[i] + wd * w[i]
-                    let b = mu * buf[i] + d
-                    buf[i] = b
-                    w[i] -= lr * (d + mu * b)
-                }
-            } else {
-                for j in idx {
-                    let i = Int(j)
-                    let b = mu * buf[i] + g[i] + wd * w[i]
-                    buf[i] = b
-                    w[i] -= lr * b
-                }
-            }
-        }
+        let buf = momentum == 0 ? nil : store.slots(for: p)[0].data
+        tk_sgd_kept(kept.count, kept, p.value.data, p.grad.data, buf, lr, momentum, weightDecay, nesterov ? 1 : 0)
     }
 
     /// One SGD update of `parameters` with learning rate `lr`, honouring their masks.
@@ -146,52 +125,10 @@ public final class SGD: Optimizer {
                 stepKept(p, kept, lr: lr)
                 continue
             }
-            let n = p.count, w = p.value.data, g = p.grad.data
             // Masked entries go through a select, not a multiply by the mask: 0 * NaN is
-            // NaN, and the invariant must hold whatever the gradient. Unmasked parameters
-            // get a loop without the select.
-            if mu == 0 {
-                if let mk = p.mask?.data {
-                    for i in 0..<n {
-                        let v = w[i] - lr * (g[i] + wd * w[i])
-                        w[i] = mk[i] != 0 ? v : 0
-                    }
-                } else {
-                    for i in 0..<n { w[i] -= lr * (g[i] + wd * w[i]) }
-                }
-                continue
-            }
-            let buf = store.slots(for: p)[0].data
-            switch (p.mask?.data, nesterov) {
-            case (let mk?, true):
-                for i in 0..<n {
-                    let d = g[i] + wd * w[i]
-                    let b = mu * buf[i] + d
-                    let keep = mk[i] != 0
-                    buf[i] = keep ? b : 0
-                    w[i] = keep ? w[i] - lr * (d + mu * b) : 0
-                }
-            case (let mk?, false):
-                for i in 0..<n {
-                    let b = mu * buf[i] + g[i] + wd * w[i]
-                    let keep = mk[i] != 0
-                    buf[i] = keep ? b : 0
-                    w[i] = keep ? w[i] - lr * b : 0
-                }
-            case (nil, true):
-                for i in 0..<n {
-                    let d = g[i] + wd * w[i]
-                    let b = mu * buf[i] + d
-                    buf[i] = b
-                    w[i] -= lr * (d + mu * b)
-                }
-            case (nil, false):
-                for i in 0..<n {
-                    let b = mu * buf[i] + g[i] + wd * w[i]
-                    buf[i] = b
-                    w[i] -= lr * b
-                }
-            }
+            // NaN, and the invariant must hold whatever the gradient (CKernels' tk_sgd).
+            let buf = mu == 0 ? nil : store.slots(for: p)[0].data
+            tk_sgd(p.count, p.value.data, p.grad.data, buf, p.mask?.data, lr, mu, wd, nesterov ? 1 : 0)
         }
     }
 }

@@ -54,40 +54,44 @@ public final class PatchEmbedding: InputGradientSkippable {
     public var summary: String { "PatchEmbedding(\(channels)x\(height)x\(width), patch \(patch)→\(patches)x\(dim) + class token)" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.rank == 4 && Array(x.shape.dropFirst()) == [channels, height, width],
-                     "\(summary) needs [N, \(channels), \(height), \(width)], got \(x.shape)")
-        let n = x.shape[0], t = patches, d = dim
-        let y = projection.forward(x, training: training)
-        output.resize([n, t + 1, d])
-        let yp = y.data, op = output.data, pos = positions.value.data, cls = classToken.value.data
-        for s in 0..<n {
-            let out = op + s * (t + 1) * d, proj = yp + s * d * t
-            for j in 0..<d { out[j] = cls[j] + pos[j] }
-            // [dim, T] (channels of the projection) to [T, dim] (tokens).
-            for i in 0..<t {
-                let row = out + (i + 1) * d, posRow = pos + (i + 1) * d
-                for j in 0..<d { row[j] = proj[j * t + i] + posRow[j] }
+        OpProfile.measure(.elementwise) {
+            precondition(x.rank == 4 && Array(x.shape.dropFirst()) == [channels, height, width],
+                         "\(summary) needs [N, \(channels), \(height), \(width)], got \(x.shape)")
+            let n = x.shape[0], t = patches, d = dim
+            let y = projection.forward(x, training: training)
+            output.resize([n, t + 1, d])
+            let yp = y.data, op = output.data, pos = positions.value.data, cls = classToken.value.data
+            for s in 0..<n {
+                let out = op + s * (t + 1) * d, proj = yp + s * d * t
+                for j in 0..<d { out[j] = cls[j] + pos[j] }
+                // [dim, T] (channels of the projection) to [T, dim] (tokens).
+                for i in 0..<t {
+                    let row = out + (i + 1) * d, posRow = pos + (i + 1) * d
+                    for j in 0..<d { row[j] = proj[j * t + i] + posRow[j] }
+                }
             }
+            return output
         }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let t = patches, d = dim, n = dy.count / ((t + 1) * d)
-        precondition(dy.count == output.count, "PatchEmbedding.backward: gradient \(dy.shape) for output \(output.shape)")
-        gradProjection.resize([n, d, height / patch, width / patch])
-        let gp = dy.data, gProj = gradProjection.data
-        let dPos = positions.grad.data, dCls = classToken.grad.data
-        for s in 0..<n {
-            let g = gp + s * (t + 1) * d
-            Ops.axpy((t + 1) * d, 1, g, dPos)
-            Ops.axpy(d, 1, g, dCls)
-            let proj = gProj + s * d * t
-            for i in 0..<t {
-                let row = g + (i + 1) * d
-                for j in 0..<d { proj[j * t + i] = row[j] }
+        OpProfile.measure(.elementwise) {
+            let t = patches, d = dim, n = dy.count / ((t + 1) * d)
+            precondition(dy.count == output.count, "PatchEmbedding.backward: gradient \(dy.shape) for output \(output.shape)")
+            gradProjection.resize([n, d, height / patch, width / patch])
+            let gp = dy.data, gProj = gradProjection.data
+            let dPos = positions.grad.data, dCls = classToken.grad.data
+            for s in 0..<n {
+                let g = gp + s * (t + 1) * d
+                Ops.axpy((t + 1) * d, 1, g, dPos)
+                Ops.axpy(d, 1, g, dCls)
+                let proj = gProj + s * d * t
+                for i in 0..<t {
+                    let row = g + (i + 1) * d
+                    for j in 0..<d { proj[j * t + i] = row[j] }
+                }
             }
+            return projection.backward(gradProjection)
         }
-        return projection.backward(gradProjection)
     }
 }

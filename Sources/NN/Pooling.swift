@@ -31,55 +31,59 @@ public final class MaxPool2d: Layer {
     public var summary: String { stride == kernel ? "MaxPool2d(\(kernel))" : "MaxPool2d(\(kernel), stride \(stride))" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let (oh, ow) = pooledSize(summary, x.shape, kernel: kernel, stride: stride)
-        inputShape = x.shape
-        let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
-        output.resize([x.shape[0], x.shape[1], oh, ow])
-        if output.count > argmaxCapacity {
-            argmax.deallocate()
-            argmaxCapacity = output.count
-            argmax = .allocate(capacity: argmaxCapacity)
-        }
-        let xp = SendablePointer(x.data), yp = SendablePointer(output.data), ap = SendablePointer(argmax)
-        let k = kernel, s = stride
-        Parallel.forChunks(planes, minimum: Swift.max(1, Parallel.minimumWork / Swift.max(1, h * w))) { lo, hi in
-            for pl in lo..<hi {
-                let src = xp.p + pl * h * w, dst = yp.p + pl * oh * ow, idx = ap.p + pl * oh * ow
-                for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        var best = (oy * s) * w + ox * s
-                        var bestValue = src[best]
-                        for ky in 0..<k {
-                            let row = (oy * s + ky) * w + ox * s
-                            for kx in 0..<k where src[row + kx] > bestValue {
-                                bestValue = src[row + kx]
-                                best = row + kx
+        OpProfile.measure(.pooling) {
+            let (oh, ow) = pooledSize(summary, x.shape, kernel: kernel, stride: stride)
+            inputShape = x.shape
+            let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
+            output.resize([x.shape[0], x.shape[1], oh, ow])
+            if output.count > argmaxCapacity {
+                argmax.deallocate()
+                argmaxCapacity = output.count
+                argmax = .allocate(capacity: argmaxCapacity)
+            }
+            let xp = SendablePointer(x.data), yp = SendablePointer(output.data), ap = SendablePointer(argmax)
+            let k = kernel, s = stride
+            Parallel.forChunks(planes, minimum: Swift.max(1, Parallel.minimumWork / Swift.max(1, h * w))) { lo, hi in
+                for pl in lo..<hi {
+                    let src = xp.p + pl * h * w, dst = yp.p + pl * oh * ow, idx = ap.p + pl * oh * ow
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            var best = (oy * s) * w + ox * s
+                            var bestValue = src[best]
+                            for ky in 0..<k {
+                                let row = (oy * s + ky) * w + ox * s
+                                for kx in 0..<k where src[row + kx] > bestValue {
+                                    bestValue = src[row + kx]
+                                    best = row + kx
+                                }
                             }
+                            dst[oy * ow + ox] = bestValue
+                            idx[oy * ow + ox] = Int32(best)
                         }
-                        dst[oy * ow + ox] = bestValue
-                        idx[oy * ow + ox] = Int32(best)
                     }
                 }
             }
+            return output
         }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == output.count, "MaxPool2d.backward: gradient \(dy.shape) for output \(output.shape)")
-        gradInput.resize(inputShape)
-        gradInput.zero()
-        let planes = inputShape[0] * inputShape[1], area = inputShape[2] * inputShape[3]
-        let outArea = output.count / Swift.max(planes, 1)
-        let gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data), ap = SendablePointer(argmax)
-        Parallel.forChunks(planes, minimum: Swift.max(1, Parallel.minimumWork / Swift.max(1, area))) { lo, hi in
-            for pl in lo..<hi {
-                let g = gp.p + pl * outArea, d = dp.p + pl * area, idx = ap.p + pl * outArea
-                // += rather than =: overlapping windows (stride < kernel) can share a winner.
-                for i in 0..<outArea { d[Int(idx[i])] += g[i] }
+        OpProfile.measure(.pooling) {
+            precondition(dy.count == output.count, "MaxPool2d.backward: gradient \(dy.shape) for output \(output.shape)")
+            gradInput.resize(inputShape)
+            gradInput.zero()
+            let planes = inputShape[0] * inputShape[1], area = inputShape[2] * inputShape[3]
+            let outArea = output.count / Swift.max(planes, 1)
+            let gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data), ap = SendablePointer(argmax)
+            Parallel.forChunks(planes, minimum: Swift.max(1, Parallel.minimumWork / Swift.max(1, area))) { lo, hi in
+                for pl in lo..<hi {
+                    let g = gp.p + pl * outArea, d = dp.p + pl * area, idx = ap.p + pl * outArea
+                    // += rather than =: overlapping windows (stride < kernel) can share a winner.
+                    for i in 0..<outArea { d[Int(idx[i])] += g[i] }
+                }
             }
+            return gradInput
         }
-        return gradInput
     }
 }
 
@@ -99,53 +103,57 @@ public final class AvgPool2d: Layer {
     public var summary: String { stride == kernel ? "AvgPool2d(\(kernel))" : "AvgPool2d(\(kernel), stride \(stride))" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let (oh, ow) = pooledSize(summary, x.shape, kernel: kernel, stride: stride)
-        inputShape = x.shape
-        let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
-        output.resize([x.shape[0], x.shape[1], oh, ow])
-        let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
-        let k = kernel, s = stride, inv = 1 / Float(kernel * kernel)
-        Parallel.forChunks(planes, minimum: Swift.max(1, Parallel.minimumWork / Swift.max(1, h * w))) { lo, hi in
-            for pl in lo..<hi {
-                let src = xp.p + pl * h * w, dst = yp.p + pl * oh * ow
-                for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        var acc: Float = 0
-                        for ky in 0..<k {
-                            let row = src + (oy * s + ky) * w + ox * s
-                            for kx in 0..<k { acc += row[kx] }
+        OpProfile.measure(.pooling) {
+            let (oh, ow) = pooledSize(summary, x.shape, kernel: kernel, stride: stride)
+            inputShape = x.shape
+            let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
+            output.resize([x.shape[0], x.shape[1], oh, ow])
+            let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
+            let k = kernel, s = stride, inv = 1 / Float(kernel * kernel)
+            Parallel.forChunks(planes, minimum: Swift.max(1, Parallel.minimumWork / Swift.max(1, h * w))) { lo, hi in
+                for pl in lo..<hi {
+                    let src = xp.p + pl * h * w, dst = yp.p + pl * oh * ow
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            var acc: Float = 0
+                            for ky in 0..<k {
+                                let row = src + (oy * s + ky) * w + ox * s
+                                for kx in 0..<k { acc += row[kx] }
+                            }
+                            dst[oy * ow + ox] = acc * inv
                         }
-                        dst[oy * ow + ox] = acc * inv
                     }
                 }
             }
+            return output
         }
-        return output
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == output.count, "AvgPool2d.backward: gradient \(dy.shape) for output \(output.shape)")
-        gradInput.resize(inputShape)
-        gradInput.zero()
-        let planes = inputShape[0] * inputShape[1], h = inputShape[2], w = inputShape[3]
-        let oh = output.shape[2], ow = output.shape[3]
-        let gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data)
-        let k = kernel, s = stride, inv = 1 / Float(kernel * kernel)
-        Parallel.forChunks(planes, minimum: Swift.max(1, Parallel.minimumWork / Swift.max(1, h * w))) { lo, hi in
-            for pl in lo..<hi {
-                let g = gp.p + pl * oh * ow, d = dp.p + pl * h * w
-                for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        let v = g[oy * ow + ox] * inv
-                        for ky in 0..<k {
-                            let row = d + (oy * s + ky) * w + ox * s
-                            for kx in 0..<k { row[kx] += v }
+        OpProfile.measure(.pooling) {
+            precondition(dy.count == output.count, "AvgPool2d.backward: gradient \(dy.shape) for output \(output.shape)")
+            gradInput.resize(inputShape)
+            gradInput.zero()
+            let planes = inputShape[0] * inputShape[1], h = inputShape[2], w = inputShape[3]
+            let oh = output.shape[2], ow = output.shape[3]
+            let gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data)
+            let k = kernel, s = stride, inv = 1 / Float(kernel * kernel)
+            Parallel.forChunks(planes, minimum: Swift.max(1, Parallel.minimumWork / Swift.max(1, h * w))) { lo, hi in
+                for pl in lo..<hi {
+                    let g = gp.p + pl * oh * ow, d = dp.p + pl * h * w
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            let v = g[oy * ow + ox] * inv
+                            for ky in 0..<k {
+                                let row = d + (oy * s + ky) * w + ox * s
+                                for kx in 0..<k { row[kx] += v }
+                            }
                         }
                     }
                 }
             }
+            return gradInput
         }
-        return gradInput
     }
 }
 
@@ -159,21 +167,25 @@ public final class GlobalAvgPool: Layer {
     public var summary: String { "GlobalAvgPool" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.rank == 4, "GlobalAvgPool needs [N, C, H, W], got \(x.shape)")
-        inputShape = x.shape
-        let planes = x.shape[0] * x.shape[1], area = x.shape[2] * x.shape[3]
-        output.resize([x.shape[0], x.shape[1]])
-        let inv = 1 / Float(area)
-        for pl in 0..<planes { output.data[pl] = Ops.sum(area, x.data + pl * area) * inv }
-        return output
+        OpProfile.measure(.pooling) {
+            precondition(x.rank == 4, "GlobalAvgPool needs [N, C, H, W], got \(x.shape)")
+            inputShape = x.shape
+            let planes = x.shape[0] * x.shape[1], area = x.shape[2] * x.shape[3]
+            output.resize([x.shape[0], x.shape[1]])
+            let inv = 1 / Float(area)
+            for pl in 0..<planes { output.data[pl] = Ops.sum(area, x.data + pl * area) * inv }
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let planes = inputShape[0] * inputShape[1], area = inputShape[2] * inputShape[3]
-        precondition(dy.count == planes, "GlobalAvgPool.backward: gradient \(dy.shape) for input \(inputShape)")
-        gradInput.resize(inputShape)
-        let inv = 1 / Float(area)
-        for pl in 0..<planes { (gradInput.data + pl * area).update(repeating: dy.data[pl] * inv, count: area) }
-        return gradInput
+        OpProfile.measure(.pooling) {
+            let planes = inputShape[0] * inputShape[1], area = inputShape[2] * inputShape[3]
+            precondition(dy.count == planes, "GlobalAvgPool.backward: gradient \(dy.shape) for input \(inputShape)")
+            gradInput.resize(inputShape)
+            let inv = 1 / Float(area)
+            for pl in 0..<planes { (gradInput.data + pl * area).update(repeating: dy.data[pl] * inv, count: area) }
+            return gradInput
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// RMSProp (uncentred) with optional momentum and L2 weight decay, matching PyTorch's
@@ -29,49 +30,13 @@ public final class RMSProp: Optimizer {
 
     /// One RMSProp update of `parameters` with learning rate `lr`, honouring their masks.
     public func step(_ parameters: [Parameter], lr: Float) {
-        let a = alpha, c = 1 - alpha, wd = weightDecay, eps = eps, mu = momentum
+        let a = alpha, wd = weightDecay, eps = eps, mu = momentum
         for p in parameters {
             let s = store.slots(for: p)
             let n = p.count, w = p.value.data, g = p.grad.data, sq = s[0].data
-            // Select rather than multiply by the mask: 0 * NaN would leak a NaN gradient.
-            switch (p.mask?.data, mu > 0) {
-            case (let mk?, true):
-                let buf = s[1].data
-                for i in 0..<n {
-                    let d = g[i] + wd * w[i]
-                    let si = a * sq[i] + c * d * d
-                    let bi = mu * buf[i] + d / (si.squareRoot() + eps)
-                    let keep = mk[i] != 0
-                    sq[i] = keep ? si : 0
-                    buf[i] = keep ? bi : 0
-                    w[i] = keep ? w[i] - lr * bi : 0
-                }
-            case (let mk?, false):
-                for i in 0..<n {
-                    let d = g[i] + wd * w[i]
-                    let si = a * sq[i] + c * d * d
-                    let keep = mk[i] != 0
-                    sq[i] = keep ? si : 0
-                    w[i] = keep ? w[i] - lr * d / (si.squareRoot() + eps) : 0
-                }
-            case (nil, true):
-                let buf = s[1].data
-                for i in 0..<n {
-                    let d = g[i] + wd * w[i]
-                    let si = a * sq[i] + c * d * d
-                    let bi = mu * buf[i] + d / (si.squareRoot() + eps)
-                    sq[i] = si
-                    buf[i] = bi
-                    w[i] -= lr * bi
-                }
-            case (nil, false):
-                for i in 0..<n {
-                    let d = g[i] + wd * w[i]
-                    let si = a * sq[i] + c * d * d
-                    sq[i] = si
-                    w[i] -= lr * d / (si.squareRoot() + eps)
-                }
-            }
+            // Masked entries by select (0 * NaN would leak a NaN gradient): CKernels' tk_rmsprop.
+            let buf = mu > 0 ? s[1].data : nil
+            tk_rmsprop(n, w, g, sq, buf, p.mask?.data, lr, a, mu, wd, eps)
         }
     }
 }

@@ -66,40 +66,44 @@ public final class ResidualBlock: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var h = conv1.forward(x, training: training)
-        h = bn1.forward(h, training: training)
-        h = relu1.forward(h, training: training)
-        h = conv2.forward(h, training: training)
-        h = bn2.forward(h, training: training)
-        let shortcut: Tensor
-        if let (c, b) = projection {
-            shortcut = b.forward(c.forward(x, training: training), training: training)
-        } else {
-            shortcut = x
+        OpProfile.measure(.elementwise) {
+            var h = conv1.forward(x, training: training)
+            h = bn1.forward(h, training: training)
+            h = relu1.forward(h, training: training)
+            h = conv2.forward(h, training: training)
+            h = bn2.forward(h, training: training)
+            let shortcut: Tensor
+            if let (c, b) = projection {
+                shortcut = b.forward(c.forward(x, training: training), training: training)
+            } else {
+                shortcut = x
+            }
+            precondition(shortcut.shape == h.shape, "\(summary): shortcut \(shortcut.shape) vs main path \(h.shape)")
+            sum.resize(h.shape)
+            let n = h.count, a = h.data, s = shortcut.data, o = sum.data
+            Ops.add(n, a, s, into: o)
+            return relu2.forward(sum, training: training)
         }
-        precondition(shortcut.shape == h.shape, "\(summary): shortcut \(shortcut.shape) vs main path \(h.shape)")
-        sum.resize(h.shape)
-        let n = h.count, a = h.data, s = shortcut.data, o = sum.data
-        for i in 0..<n { o[i] = a[i] + s[i] }
-        return relu2.forward(sum, training: training)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let g = relu2.backward(dy)
-        var d = bn2.backward(g)
-        d = conv2.backward(d)
-        d = relu1.backward(d)
-        d = bn1.backward(d)
-        let main = conv1.backward(d)
-        let side: Tensor
-        if let (c, b) = projection {
-            side = c.backward(b.backward(g))
-        } else {
-            side = g
+        OpProfile.measure(.elementwise) {
+            let g = relu2.backward(dy)
+            var d = bn2.backward(g)
+            d = conv2.backward(d)
+            d = relu1.backward(d)
+            d = bn1.backward(d)
+            let main = conv1.backward(d)
+            let side: Tensor
+            if let (c, b) = projection {
+                side = c.backward(b.backward(g))
+            } else {
+                side = g
+            }
+            gradInput.resize(main.shape)
+            let n = main.count, a = main.data, s = side.data, o = gradInput.data
+            Ops.add(n, a, s, into: o)
+            return gradInput
         }
-        gradInput.resize(main.shape)
-        let n = main.count, a = main.data, s = side.data, o = gradInput.data
-        for i in 0..<n { o[i] = a[i] + s[i] }
-        return gradInput
     }
 }

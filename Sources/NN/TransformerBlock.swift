@@ -43,27 +43,31 @@ public final class TransformerBlock: Layer {
     public var summary: String { "TransformerBlock(\(dim), \(attention.heads) heads, MLP \(hiddenDim))" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == dim, "\(summary) needs [N, T, \(dim)], got \(x.shape)")
-        let a = attention.forward(norm1.forward(x, training: training), training: training)
-        Self.add(x, a, into: residual)
-        var m = norm2.forward(residual, training: training)
-        m = fc1.forward(m, training: training)
-        m = gelu.forward(m, training: training)
-        m = fc2.forward(m, training: training)
-        Self.add(residual, m, into: output)
-        return output
+        OpProfile.measure(.elementwise) {
+            precondition(x.rank == 3 && x.shape[2] == dim, "\(summary) needs [N, T, \(dim)], got \(x.shape)")
+            let a = attention.forward(norm1.forward(x, training: training), training: training)
+            Self.add(x, a, into: residual)
+            var m = norm2.forward(residual, training: training)
+            m = fc1.forward(m, training: training)
+            m = gelu.forward(m, training: training)
+            m = fc2.forward(m, training: training)
+            Self.add(residual, m, into: output)
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        precondition(dy.count == output.count, "\(summary).backward: gradient \(dy.shape) for output \(output.shape)")
-        var g = fc2.backward(dy)
-        g = gelu.backward(g)
-        g = fc1.backward(g)
-        g = norm2.backward(g)
-        Self.add(dy, g, into: gradResidual)
-        let a = norm1.backward(attention.backward(gradResidual))
-        Self.add(gradResidual, a, into: gradInput)
-        return gradInput
+        OpProfile.measure(.elementwise) {
+            precondition(dy.count == output.count, "\(summary).backward: gradient \(dy.shape) for output \(output.shape)")
+            var g = fc2.backward(dy)
+            g = gelu.backward(g)
+            g = fc1.backward(g)
+            g = norm2.backward(g)
+            Self.add(dy, g, into: gradResidual)
+            let a = norm1.backward(attention.backward(gradResidual))
+            Self.add(gradResidual, a, into: gradInput)
+            return gradInput
+        }
     }
 
     /// out = a + b elementwise, shaped like `a` (`b` may be the same values in a flat shape).
@@ -71,6 +75,6 @@ public final class TransformerBlock: Layer {
         precondition(a.count == b.count, "TransformerBlock: adding \(a.shape) and \(b.shape)")
         out.resize(a.shape)
         let n = a.count, ap = a.data, bp = b.data, op = out.data
-        for i in 0..<n { op[i] = ap[i] + bp[i] }
+        Ops.add(n, ap, bp, into: op)
     }
 }

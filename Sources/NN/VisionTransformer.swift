@@ -32,21 +32,25 @@ public final class ClassTokenPool: Layer {
     public var summary: String { "ClassTokenPool" }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.rank == 3 && x.shape[1] > 0, "ClassTokenPool needs [N, T, dim], got \(x.shape)")
-        inputShape = x.shape
-        let n = x.shape[0], t = x.shape[1], d = x.shape[2]
-        output.resize([n, d])
-        for s in 0..<n { (output.data + s * d).update(from: x.data + s * t * d, count: d) }
-        return output
+        OpProfile.measure(.elementwise) {
+            precondition(x.rank == 3 && x.shape[1] > 0, "ClassTokenPool needs [N, T, dim], got \(x.shape)")
+            inputShape = x.shape
+            let n = x.shape[0], t = x.shape[1], d = x.shape[2]
+            output.resize([n, d])
+            for s in 0..<n { (output.data + s * d).update(from: x.data + s * t * d, count: d) }
+            return output
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let n = inputShape[0], t = inputShape[1], d = inputShape[2]
-        precondition(dy.count == n * d, "ClassTokenPool.backward: gradient \(dy.shape) for output [\(n), \(d)]")
-        gradInput.resize(inputShape)
-        gradInput.zero()
-        for s in 0..<n { (gradInput.data + s * t * d).update(from: dy.data + s * d, count: d) }
-        return gradInput
+        OpProfile.measure(.elementwise) {
+            let n = inputShape[0], t = inputShape[1], d = inputShape[2]
+            precondition(dy.count == n * d, "ClassTokenPool.backward: gradient \(dy.shape) for output [\(n), \(d)]")
+            gradInput.resize(inputShape)
+            gradInput.zero()
+            for s in 0..<n { (gradInput.data + s * t * d).update(from: dy.data + s * d, count: d) }
+            return gradInput
+        }
     }
 }
 

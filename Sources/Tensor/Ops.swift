@@ -1,37 +1,42 @@
-import RealModule
+import CKernels
 
-/// Elementwise maps and reductions over contiguous buffers. Reductions use
-/// `Relaxed` arithmetic so the compiler may vectorise them (DESIGN.md: 4x).
+/// Elementwise maps and reductions over contiguous buffers, run by the CKernels kernels of
+/// the active `VectorISA` level (the machine's full vector width). Reductions accumulate in
+/// 16 lanes added in a fixed order, so their bits depend on the data only, not on timing.
 public enum Ops {
     /// y += alpha * x
-    @inlinable public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        for i in 0..<n { y[i] = Relaxed.multiplyAdd(alpha, x[i], y[i]) }
+    public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        tk_axpy(n, alpha, x, y)
     }
 
-    @inlinable public static func scale(_ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>) {
-        for i in 0..<n { x[i] *= alpha }
+    /// x *= alpha
+    public static func scale(_ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>) {
+        tk_scale(n, alpha, x)
     }
 
-    @inlinable public static func sum(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
-        var s: Float = 0
-        for i in 0..<n { s = Relaxed.sum(s, x[i]) }
-        return s
+    /// The sum of `n` values.
+    public static func sum(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
+        tk_sum(n, x)
     }
 
-    @inlinable public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        var s: Float = 0
-        for i in 0..<n { s = Relaxed.multiplyAdd(x[i], y[i], s) }
-        return s
+    /// sum(x[i] * y[i]).
+    public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+        tk_dot(n, x, y)
     }
 
     /// sum((x[i] - mean)^2): the second pass of a two-pass variance.
-    @inlinable public static func sumSquaredDeviations(_ n: Int, _ x: UnsafePointer<Float>, mean: Float) -> Float {
-        var s: Float = 0
-        for i in 0..<n {
-            let d = x[i] - mean
-            s = Relaxed.multiplyAdd(d, d, s)
-        }
-        return s
+    public static func sumSquaredDeviations(_ n: Int, _ x: UnsafePointer<Float>, mean: Float) -> Float {
+        tk_sum_squared_deviations(n, x, mean)
+    }
+
+    /// out = a + b elementwise (`out` may be `a` or `b`).
+    public static func add(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        tk_add(n, a, b, out)
+    }
+
+    /// out = a * b elementwise (`out` may be `a` or `b`).
+    public static func multiply(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        tk_mul(n, a, b, out)
     }
 
     /// Adds `bias[j]` to every row of the row-major `rows x cols` matrix.

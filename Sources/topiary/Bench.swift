@@ -30,7 +30,7 @@ struct Bench: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Print one JSON object with ms_per_step, cpu_ms_per_step (process CPU time) and samples_per_second.")
     var json = false
-    @Flag(help: "Also print where a step's time goes, per kind of layer (forward and backward).")
+    @Flag(help: "Also print where a step's time goes: per top-level layer (forward and backward), and per kind of operation (convolution, GEMM, normalisation, activation, pooling, attention, loss, optimizer, other).")
     var profile = false
     @Flag(help: "Time the pruning and schedule code paths instead of training steps: per step, five cycles each of global magnitude, LAMP and L1-filter pruning of the model, and S-Cyc 1-cycle traces.")
     var pruning = false
@@ -77,20 +77,30 @@ struct Bench: ParsableCommand {
         let labels = (0..<batchSize).map { _ in Int32(rng.below(classes)) }
         let dLogits = Tensor(shape: [0])
         var profiler = profile ? LayerProfiler(net.network.layers) : nil
+        OpProfile.enabled = profile
+        defer { OpProfile.enabled = false }
         func step() {
+            let t0 = DispatchTime.now().uptimeNanoseconds
             if inference {
                 _ = net.forward(x, training: false)
+                stepNanos += DispatchTime.now().uptimeNanoseconds - t0
                 return
             }
-            net.zeroGradients()
+            OpProfile.measure(.elementwise) { net.zeroGradients() }
             let out = profiler?.forward(x) ?? net.forward(x, training: true)
-            labels.withUnsafeBufferPointer { _ = SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: dLogits) }
+            OpProfile.measure(.loss) {
+                labels.withUnsafeBufferPointer { _ = SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: dLogits) }
+            }
             if profiler != nil { profiler!.backward(dLogits) } else { net.backward(dLogits) }
-            opt.step(net.parameters, lr: 0.01)
+            OpProfile.measure(.optimizer) { opt.step(net.parameters, lr: 0.01) }
+            stepNanos += DispatchTime.now().uptimeNanoseconds - t0
         }
+        var stepNanos: UInt64 = 0
         if compare > 0 { return try compareRounds(step) }
         for _ in 0..<warmup { step() }
         profiler?.reset()
+        OpProfile.reset()
+        stepNanos = 0
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
         for _ in 0..<steps { step() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -101,12 +111,15 @@ struct Bench: ParsableCommand {
         if json {
             try printJSON(["model": model, "batch_size": batchSize, "steps": steps, "threads": Parallel.threads,
                            "ms_per_step": ms, "cpu_ms_per_step": cpuMS, "samples_per_second": sps,
-                           "peak_rss_mb": peakMB] as [String: Any])
+                           "peak_rss_mb": peakMB, "kernels": VectorISA.active.rawValue] as [String: Any])
         } else {
-            print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads)",
-                         model, batchSize, ms, sps, peakMB, steps, Parallel.threads))
+            print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads, %@ kernels)",
+                         model, batchSize, ms, sps, peakMB, steps, Parallel.threads, VectorISA.active.rawValue))
         }
-        if let profiler { print(profiler.table(steps: steps)) }
+        if let profiler {
+            print(profiler.table(steps: steps))
+            print(Self.kindTable(OpProfile.nanoseconds, stepNanos: stepNanos, steps: steps))
+        }
     }
 }
 
@@ -144,6 +157,24 @@ extension Bench {
                          model, batchSize, sparsity, inference ? "inference" : "training", dense, chosen.rawValue, other,
                          cpuTime ? "CPU time" : "wall time", dense / other, compare, steps))
         }
+    }
+
+    /// Milliseconds per step for each kind of operation (exclusive time), largest first, with
+    /// the share of the step; "other" is the step's time outside every measured operation.
+    static func kindTable(_ nanos: [OpKind: UInt64], stepNanos: UInt64, steps: Int) -> String {
+        let ms = { (n: UInt64) in Double(n) / 1e6 / Double(max(steps, 1)) }
+        let total = ms(stepNanos)
+        var rows = OpKind.allCases.map { ($0.label, ms(nanos[$0, default: 0])) }.filter { $0.1 > 0 }
+        rows.append(("other", max(0, total - rows.map(\.1).reduce(0, +))))
+        rows.sort { $0.1 > $1.1 }
+        let width = max(10, rows.map(\.0.count).max() ?? 0)
+        var lines = ["op kind".padding(toLength: width, withPad: " ", startingAt: 0) + "  ms/step   share"]
+        for (label, v) in rows {
+            lines.append(label.padding(toLength: width, withPad: " ", startingAt: 0)
+                + String(format: "  %7.2f  %5.1f%%", v, total > 0 ? 100 * v / total : 0))
+        }
+        lines.append("step".padding(toLength: width, withPad: " ", startingAt: 0) + String(format: "  %7.2f", total))
+        return lines.joined(separator: "\n")
     }
 
     /// What `--pruning` times: the code a pruning cycle runs besides training (ranking,

@@ -5,6 +5,7 @@
 #define TOPIARY_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +36,64 @@ void tk_axpy(size_t n, float a, const float *x, float *y);
 /// sum of x[i] * y[i], accumulated in 16 float lanes then summed in a fixed order, so every
 /// level gives the same bits.
 float tk_dot(size_t n, const float *x, const float *y);
+
+/// sum of x[i], in 16 float lanes summed in a fixed order (the same bits at every level).
+float tk_sum(size_t n, const float *x);
+/// sum of (x[i] - mean)^2 in 16 lanes: the second pass of a two-pass variance.
+float tk_sum_squared_deviations(size_t n, const float *x, float mean);
+/// x[i] *= a
+void tk_scale(size_t n, float a, float *x);
+/// out[i] = a[i] + b[i] (out may be a or b)
+void tk_add(size_t n, const float *a, const float *b, float *out);
+/// out[i] = a[i] * b[i] (out may be a or b)
+void tk_mul(size_t n, const float *a, const float *b, float *out);
+/// y = max(0, x) (NaN gives 0, as `x > 0 ? x : 0`)
+void tk_relu_forward(size_t n, const float *x, float *y);
+/// dx = y > 0 ? dy : 0, with y ReLU's output
+void tk_relu_backward(size_t n, const float *y, const float *dy, float *dx);
+/// y = min(max(x, 0), 6) (NaN stays NaN, as Swift's min/max)
+void tk_relu6_forward(size_t n, const float *x, float *y);
+/// dx = 0 < y < 6 ? dy : 0, with y ReLU6's output
+void tk_relu6_backward(size_t n, const float *y, const float *dy, float *dx);
+/// Exact GELU, y = x Phi(x), and its derivative dydx = Phi(x) + x phi(x), with the normal CDF
+/// from Topiary's own vectorisable erf/erfc approximation (a few float ulp).
+void tk_gelu_forward(size_t n, const float *x, float *y, float *dydx);
+/// Numerically stable softmax of each of `rows` rows of `n` values, in place.
+void tk_softmax_rows(size_t rows, size_t n, float *x);
+/// Softmax backward per row, in place: d = p * (d - dot(p, d)).
+void tk_softmax_backward_rows(size_t rows, size_t n, const float *p, float *d);
+/// LayerNorm of `rows` rows of `d` features: xhat = (x - mean) * invstd, y = gamma * xhat + beta,
+/// with two-pass mean and biased variance per row; writes each row's 1/std to invstd.
+void tk_layernorm_forward(size_t rows, size_t d, const float *x, const float *gamma, const float *beta, float eps,
+                          float *xhat, float *y, float *invstd);
+/// LayerNorm backward: dx = invstd * (u - mean(u) - xhat * mean(u * xhat)) with u = gamma * dy;
+/// adds into dgamma and dbeta; `scratch` holds d floats.
+void tk_layernorm_backward(size_t rows, size_t d, const float *dy, const float *xhat, const float *invstd,
+                           const float *gamma, float *dx, float *dgamma, float *dbeta, float *scratch);
+/// One BatchNorm plane: v = (x - mean) * inv, xhat = v (skipped when xhat is NULL), y = scale * v + shift.
+void tk_bn_normalize(size_t n, const float *x, float mean, float inv, float scale, float shift, float *xhat, float *y);
+/// BatchNorm backward's two sums over one plane in one pass (16 lanes each, fixed order):
+/// sums[0] = sum dy, sums[1] = sum dy * (x - mean).
+void tk_bn_backward_sums(size_t n, const float *dy, const float *x, float mean, float *sums);
+/// BatchNorm training-mode input gradient of one plane, xhat = (x - mean) * inv recomputed on
+/// the fly: dx = k * (dy - meanDy - xhat * meanDyH).
+void tk_bn_backward_input(size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy,
+                          float meanDyH, float *dx);
+/// PyTorch's SGD: d = g + wd w; without `buf` w -= lr d; with it buf = mu buf + d and
+/// w -= lr (nesterov ? d + mu buf : buf). Where mask[i] == 0 (mask may be NULL) w and buf become 0.
+void tk_sgd(size_t n, float *w, const float *g, float *buf, const float *mask, float lr, float mu, float wd, int nesterov);
+/// tk_sgd's update at the entries `kept` only (every other entry is 0 with 0 momentum), with
+/// the same expressions, so the same bits as tk_sgd's full masked sweep at each level.
+void tk_sgd_kept(size_t k, const int32_t *kept, float *w, const float *g, float *buf, float lr, float mu, float wd,
+                 int nesterov);
+/// PyTorch's Adam with L2 weight decay: m, v moments, w -= stepSize m / (sqrt(v) invSqrtCorrection2 + eps);
+/// masked entries (mask may be NULL) get w = m = v = 0.
+void tk_adam(size_t n, float *w, const float *g, float *m, float *v, const float *mask, float stepSize, float b1, float b2,
+             float wd, float eps, float invSqrtCorrection2);
+/// PyTorch's uncentred RMSProp, with momentum buffer `buf` when not NULL; masked entries
+/// (mask may be NULL) get w = sq = buf = 0.
+void tk_rmsprop(size_t n, float *w, const float *g, float *sq, float *buf, const float *mask, float lr, float alpha,
+                float mu, float wd, float eps);
 
 #ifdef __cplusplus
 }
