@@ -191,11 +191,16 @@ def run(net, x, y, params, masks, train, topiary=None):
     l1, hooks = {}, []
     for path, module in net.named_modules():
         if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) and module.bias is not None:
-            def keep(_, __, out, path=path):
-                if out.requires_grad:
-                    out.register_hook(lambda g: l1.__setitem__(path, g.abs().transpose(0, 1).reshape(g.shape[1], -1).sum(1)
-                                                               if g.dim() > 2 else g.abs().sum(0)))
-            hooks.append(module.register_forward_hook(keep))
+            axis = 1 if isinstance(module, torch.nn.Conv2d) else -1  # the output channel
+
+            def keep(t, path=path, axis=axis):
+                if t.requires_grad:
+                    t.register_hook(lambda g: l1.__setitem__(path, g.abs().movedim(axis, 0).reshape(g.shape[axis], -1).sum(1)))
+            bn = getattr(module, "bn", None)
+            if isinstance(bn, torch.nn.BatchNorm2d):  # topiary_models.Conv: the convolution's output is BN's input
+                hooks.append(bn.register_forward_pre_hook(lambda _, inputs, keep=keep: keep(inputs[0])))
+            else:
+                hooks.append(module.register_forward_hook(lambda _, __, out, keep=keep: keep(out)))
     with Decisions(topiary) as d:
         logits = net(x)
         if topiary is not None and d.index != len(topiary):
