@@ -28,7 +28,9 @@ Checks:
 2. Values against matched float64: logits, loss and running statistics within 1e-5, every
    gradient tensor within 1e-4.
 3. Gradients that are 0 in exact arithmetic (a conv bias before training-mode BatchNorm, which
-   subtracts it again: |float64| <= 1e-9 of the sum of its terms' magnitudes, or exactly 0) have
+   subtracts it again; MobileNetV2's project.bn β, all of whose paths meet a bias-free 1x1
+   convolution into training-mode BatchNorm: |float64| <= 1e-9 of the sum of its terms'
+   magnitudes, or exactly 0) have
    no relative error: |Topiary| must be within 1e-5 of the sum of the magnitudes of the terms
    it sums (sum over batch and positions of |dL/d output|, per channel).
 
@@ -190,12 +192,20 @@ def run(net, x, y, params, masks, train, topiary=None):
     # channel, the sum of the magnitudes of the terms that make up the bias gradient.
     l1, hooks = {}, []
     for path, module in net.named_modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            # β's gradient sums dL/d output: 0 in exact arithmetic where every path from it
+            # meets a bias-free convolution into training-mode BatchNorm (MobileNetV2's project.bn).
+            def keep_bn(_, __, out, path=path):
+                if out.requires_grad:
+                    out.register_hook(lambda g: l1.__setitem__(path, g.abs().movedim(1, 0).reshape(g.shape[1], -1).sum(1)))
+            hooks.append(module.register_forward_hook(keep_bn))
         if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) and module.bias is not None:
             axis = 1 if isinstance(module, torch.nn.Conv2d) else -1  # the output channel
 
             def keep(t, path=path, axis=axis):
                 if t.requires_grad:
                     t.register_hook(lambda g: l1.__setitem__(path, g.abs().movedim(axis, 0).reshape(g.shape[axis], -1).sum(1)))
+                return None  # a hook's non-None result would replace the module's input or output
             bn = getattr(module, "bn", None)
             if isinstance(bn, torch.nn.BatchNorm2d):  # topiary_models.Conv: the convolution's output is BN's input
                 hooks.append(bn.register_forward_pre_hook(lambda _, inputs, keep=keep: keep(inputs[0])))
