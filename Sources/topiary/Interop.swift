@@ -144,8 +144,12 @@ struct Crosscheck: ParsableCommand {
     var seed: UInt64 = 1
     @Option(help: "Fraction of every prunable parameter's entries to mask at random (0: dense).")
     var prune = 0.0
+    @Flag(help: "Also write DIR/activations.safetensors: every activation layer's output (ReLU, ReLU6, GELU), MODE/INDEX in forward order, for locating where two implementations part.")
+    var activations = false
+    @OptionGroup var compute: ComputeOptions
 
     func run() throws {
+        try compute.apply()
         let shapeText = input ?? (["mlp", "lenet300"].contains(model) ? "1x28x28" : "3x32x32")
         let shape = shapeText.split(separator: "x").compactMap { Int($0) }
         guard shape.count == shapeText.split(separator: "x", omittingEmptySubsequences: false).count, shape.allSatisfy({ $0 > 0 }) else {
@@ -189,9 +193,22 @@ struct Crosscheck: ParsableCommand {
         ref.add("input", x)
         ref.add("labels", shape: [batchSize], values: labels.map(Float.init))
         let dLogits = Tensor(shape: [0])
+        var observed = SafetensorsWriter()
+        let hidden = net.network.leaves.compactMap { $0 as? any Activation }
         for (mode, training) in [("eval", false), ("train", true)] {
             net.zeroGradients()
+            if activations {
+                var index = 0
+                for a in hidden {
+                    a.observer = { [a] y in
+                        observed.add(String(format: "\(mode)/%03d", index), y)
+                        observed.metadata[String(format: "\(mode)/%03d", index)] = a.name
+                        index += 1
+                    }
+                }
+            }
             let logits = net.forward(x, training: training)
+            for a in hidden { a.observer = nil }
             ref.add("logits.\(mode)", logits)
             let loss = labels.withUnsafeBufferPointer {
                 SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: dLogits).loss
@@ -210,7 +227,10 @@ struct Crosscheck: ParsableCommand {
             default: break
             }
         }
-        do { try ModelFiles.write(ref, to: "\(out)/reference.safetensors") } catch { throw interopError(error) }
+        do {
+            try ModelFiles.write(ref, to: "\(out)/reference.safetensors")
+            if activations { try ModelFiles.write(observed, to: "\(out)/activations.safetensors") }
+        } catch { throw interopError(error) }
         log("wrote \(out)/weights.safetensors and \(out)/reference.safetensors (\(model), batch \(batchSize)x\(shapeText))")
     }
 }

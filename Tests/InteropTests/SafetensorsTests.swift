@@ -69,6 +69,20 @@ struct SafetensorsFormatTests {
         #expect(try file.values("empty") == [])
     }
 
+    @Test func writerProducesKnownBytes() {
+        // One F32 [2] tensor and one I64 counter: the exact bytes another reader expects.
+        var w = SafetensorsWriter()
+        w.metadata = ["m": "1"]
+        w.add("a", shape: [2], values: [1, -2])
+        w.add("n", shape: [], integers: [5])
+        let header = #"{"__metadata__":{"m":"1"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"n":{"dtype":"I64","shape":[],"data_offsets":[8,16]}}"#
+        let padded = header + String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
+        #expect(padded.utf8.count == 136)
+        let expected: [UInt8] = [136, 0, 0, 0, 0, 0, 0, 0] + Array(padded.utf8)
+            + [0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0] + [5, 0, 0, 0, 0, 0, 0, 0]
+        #expect(w.bytes() == expected)
+    }
+
     func valid() -> [UInt8] {
         var w = SafetensorsWriter()
         w.metadata = ["k": "v"]
