@@ -49,15 +49,28 @@ static int widest(void) {
     return TK_ISA_PORTABLE;
 }
 
+// A level forced for the calling thread only (tests compare levels while other tests run
+// in parallel in the same process); -1: none, the process-wide level applies.
+static _Thread_local int thread_level = -1;
+
 tk_isa tk_isa_active(void) {
+    if (thread_level >= 0) return (tk_isa)thread_level;
     if (active < 0) active = widest();
     return (tk_isa)active;
 }
 
 int tk_isa_force(tk_isa isa) {
     if (!tk_isa_supported(isa)) return 0;
-    active = (int)isa;
+    thread_level = (int)isa;
     return 1;
+}
+
+int tk_isa_thread_override(void) { return thread_level; }
+
+int tk_isa_set_thread_override(int level) {
+    int previous = thread_level;
+    thread_level = level >= 0 && tk_isa_supported((tk_isa)level) ? level : -1;
+    return previous;
 }
 
 static inline const tk_table *table(void) { return &tables[tk_isa_active()]; }

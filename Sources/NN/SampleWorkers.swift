@@ -12,7 +12,7 @@ enum SampleWorkers {
         BLAS.threads = 1
         defer { BLAS.threads = saved }
         let per = (n + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        VectorISA.concurrentPerform(iterations: workers) { w in
             let lo = w * per, hi = Swift.min(n, lo + per)
             if lo < hi { body(w, lo, hi) }
         }

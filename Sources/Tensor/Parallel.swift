@@ -19,7 +19,7 @@ public enum Parallel {
         let workers = Swift.min(threads, n / Swift.max(minimum, 1))
         if workers <= 1 { body(0, n); return }
         let chunk = (n + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        VectorISA.concurrentPerform(iterations: workers) { w in
             let lo = w * chunk
             let hi = Swift.min(n, lo + chunk)
             if lo < hi { body(lo, hi) }

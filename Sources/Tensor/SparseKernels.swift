@@ -151,7 +151,7 @@ extension SparseKernels {
     public static func run(_ bounds: [Int], _ body: @Sendable (Int, Int, Int) -> Void) {
         let parts = bounds.count - 1
         if parts <= 1 { body(0, bounds[0], bounds[parts]); return }
-        DispatchQueue.concurrentPerform(iterations: parts) { k in
+        VectorISA.concurrentPerform(iterations: parts) { k in
             if bounds[k] < bounds[k + 1] { body(k, bounds[k], bounds[k + 1]) }
         }
     }

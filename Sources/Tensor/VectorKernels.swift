@@ -1,4 +1,5 @@
 import CKernels
+import Dispatch
 
 /// The instruction-set level of Topiary's own kernels (CKernels), chosen at run time from
 /// the CPU, so one portable binary runs AVX-512 code on AVX-512 machines and SSE code on
@@ -30,8 +31,21 @@ public enum VectorISA: String, CaseIterable, Sendable {
         }
     }
 
-    /// Uses `isa`'s kernels from now on (for tests that compare the levels). Returns false,
-    /// changing nothing, when the CPU cannot run them.
+    /// Uses `isa`'s kernels on the calling thread, and on the worker threads its kernels
+    /// start, from now on (for tests that compare the levels while other tests run). Returns
+    /// false, changing nothing, when the CPU cannot run them.
     @discardableResult
     public static func force(_ isa: VectorISA) -> Bool { tk_isa_force(isa.c) != 0 }
+
+    /// Runs `body` for `iterations` on worker threads, each using the calling thread's level
+    /// (`force`), as `DispatchQueue.concurrentPerform` does.
+    @usableFromInline
+    package static func concurrentPerform(iterations: Int, _ body: @Sendable (Int) -> Void) {
+        let level = tk_isa_thread_override()
+        DispatchQueue.concurrentPerform(iterations: iterations) { i in
+            let saved = tk_isa_set_thread_override(level)
+            defer { _ = tk_isa_set_thread_override(saved) }
+            body(i)
+        }
+    }
 }

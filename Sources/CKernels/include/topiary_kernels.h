@@ -20,12 +20,17 @@ typedef enum {
 
 /// Whether this CPU can run `isa`'s kernels.
 int tk_isa_supported(tk_isa isa);
-/// The level in use: the widest supported, unless TOPIARY_ISA (portable | avx2 | avx512)
-/// or tk_isa_force chose another.
+/// The level in use on this thread: the one tk_isa_force chose for it, else the widest
+/// supported, unless TOPIARY_ISA (portable | avx2 | avx512) chose another for the process.
 tk_isa tk_isa_active(void);
-/// Uses `isa`'s kernels from now on (tests compare every level the CPU has). Returns 0 and
-/// changes nothing when the CPU cannot run it.
+/// Uses `isa`'s kernels on the calling thread from now on (tests compare every level the CPU
+/// has while other work runs). Returns 0 and changes nothing when the CPU cannot run it.
 int tk_isa_force(tk_isa isa);
+/// The calling thread's forced level, or -1: what worker threads adopt, so a kernel split
+/// over threads runs one level throughout.
+int tk_isa_thread_override(void);
+/// Sets the calling thread's forced level (-1: none); returns the previous one.
+int tk_isa_set_thread_override(int level);
 /// "portable", "avx2" or "avx512".
 const char *tk_isa_name(tk_isa isa);
 
