@@ -386,6 +386,15 @@ public final class Conv2d: InputGradientSkippable {
         }
     }
 
+    /// db += dy summed over samples and positions (dense and sparse backward alike).
+    func addBiasGradient(_ dy: Tensor, samples n: Int, area: Int) {
+        guard let bias else { return }
+        let db = bias.grad.data, o = outChannels
+        for i in 0..<n {
+            for c in 0..<o { db[c] += Ops.sum(area, dy.data + (i * o + c) * area) }
+        }
+    }
+
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.convolution) {
             guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
@@ -418,12 +427,7 @@ public final class Conv2d: InputGradientSkippable {
                 }
                 return gradInput
             }
-            if let bias {
-                let db = bias.grad.data
-                for i in 0..<n {
-                    for c in 0..<o { db[c] += Ops.sum(area, dy.data + (i * o + c) * area) }
-                }
-            }
+            addBiasGradient(dy, samples: n, area: area)
             let inputGradient = computesInputGradient
             if inputGradient { gradInput.resize(x.shape) }
             if isDepthwise {

@@ -149,12 +149,7 @@ extension Conv2d {
     func sparseBackward(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
         let n = x.shape[0], o = outChannels, c = inChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg, batch: n)
         let area = g.outputArea, oh = g.outputHeight, ow = g.outputWidth, len = sg.length
-        if let bias {
-            let db = bias.grad.data
-            for i in 0..<n {
-                for oc in 0..<o { db[oc] += Ops.sum(area, dy.data + (i * o + oc) * area) }
-            }
-        }
+        addBiasGradient(dy, samples: n, area: area)
         let inputGradient = computesInputGradient
         if inputGradient { gradInput.resize(x.shape) }
         let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * len * n)))
