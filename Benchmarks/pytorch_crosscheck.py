@@ -24,7 +24,10 @@ Checks:
 1. Decisions: every unit where Topiary's decision differs from float64's (given the decisions
    before it) must be a near-tie: its margin (|input| of a ReLU, distance to 0 or 6 of a ReLU6
    input, the float64 gap between the winner and Topiary's winner of a max-pool window) at most
-   1e-5 of the largest |value| of that layer. A wrong decision with a larger margin is a bug.
+   1e-5 of the largest |value| of that layer, or at most 4x the error Topiary measurably has on
+   that layer's values (max |Topiary - float64| over the units whose decisions agree, relative
+   to the same largest |value|; deep networks accumulate more than 1e-5 by the last blocks).
+   A wrong decision with a larger margin is a bug.
 2. Values against matched float64: logits, loss and running statistics within 1e-5, every
    gradient tensor within 1e-4.
 3. Gradients that are 0 in exact arithmetic (a conv bias before training-mode BatchNorm, which
@@ -105,7 +108,8 @@ class Decisions:
 
     def __init__(self, topiary=None):
         self.topiary = topiary  # list of Topiary's activation outputs (forward order) or None
-        self.flips = []  # (layer index, kind, count, largest margin)
+        self.flips = []  # (layer index, kind, count, largest margin, the layer's measured error)
+        self.last_error = 0.0  # the measured error of the activation just run (the pool input)
         self.layer_error = 0.0  # worst max_rel of an activation output against Topiary's
         self.index = 0
         self.last = None  # Topiary's output of the activation just run (the pool input)
@@ -132,10 +136,17 @@ class Decisions:
         self.last = t
         return t.to(x.dtype)
 
-    def note(self, kind, differ, margin, scale):
+    def note(self, kind, differ, margin, scale, error):
         n = int(differ.sum().item())
         if n:
-            self.flips.append((self.index - 1, kind, n, (margin[differ].max().item() / scale) if scale > 0 else 0.0))
+            self.flips.append((self.index - 1, kind, n, (margin[differ].max().item() / scale) if scale > 0 else 0.0, error))
+
+    def measured_error(self, t, x, agree, scale):
+        """Topiary's float32 error on this layer's input, relative to its largest |value|:
+        max |Topiary - float64| over the units whose decisions agree and pass the value."""
+        d = (t.double() - x.detach().double()).abs()[agree]
+        self.last_error = (d.max().item() / scale) if d.numel() and scale > 0 else 0.0
+        return self.last_error
 
     def relu(self, x, inplace=False):
         t = self.next(x)
@@ -144,7 +155,8 @@ class Decisions:
             return y
         keep = t > 0
         scale = x.detach().abs().max().item()
-        self.note("relu", keep != (x.detach() > 0), x.detach().abs(), scale)
+        differ = keep != (x.detach() > 0)
+        self.note("relu", differ, x.detach().abs(), scale, self.measured_error(t, x, keep & ~differ, scale))
         out = x * keep
         self.layer_error = max(self.layer_error, max_rel(t, out.detach()))
         return out
@@ -158,7 +170,9 @@ class Decisions:
         xd = x.detach()
         scale = xd.abs().max().item()
         region = lambda v: (v > 0).long() + (v >= 6).long()  # noqa: E731  0: <= 0, 1: (0, 6), 2: >= 6
-        self.note("relu6", region(t) != region(xd), torch.minimum(xd.abs(), (xd - 6).abs()), scale)
+        differ = region(t) != region(xd)
+        self.note("relu6", differ, torch.minimum(xd.abs(), (xd - 6).abs()), scale,
+                  self.measured_error(t, x, mid & ~differ, scale))
         out = x * mid + 6 * top.to(x.dtype)
         self.layer_error = max(self.layer_error, max_rel(t, out.detach()))
         return out
@@ -181,7 +195,7 @@ class Decisions:
         flat = x.flatten(2)
         picked = flat.gather(2, ours.flatten(2)).view(ours.shape)
         scale = x.detach().abs().max().item()
-        self.note("maxpool", ours != theirs, exact - picked.detach(), scale)
+        self.note("maxpool", ours != theirs, exact - picked.detach(), scale, self.last_error)
         return picked
 
 
@@ -266,9 +280,11 @@ def check(directory):
         flips = m["decisions"].flips
         row[f"flips.{mode}"] = (sum(f[2] for f in flips), max((f[3] for f in flips), default=0.0))
         for f in flips:
-            if f[3] > BOUND["margin"]:
+            # A near-tie: within 1e-5 of the layer's scale, or within 4x the float32 error
+            # Topiary measurably has on that layer's values (deep nets accumulate more).
+            if f[3] > max(BOUND["margin"], 4 * f[4]):
                 row["fail"].append(f"{mode}: {f[2]} {f[1]} decision(s) of activation {f[0]} differ from float64 "
-                                  f"with margin up to {f[3]:.1e}")
+                                  f"with margin up to {f[3]:.1e} (the layer's measured error {f[4]:.1e})")
         row[f"acts.{mode}"] = m["decisions"].layer_error
         for q in ("logits", "loss"):
             ours = ref[f"{q}.{mode}"]
