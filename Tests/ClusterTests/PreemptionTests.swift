@@ -18,16 +18,11 @@ import Experiments
         defer { for p in [spec, whole, stopped] { try? FileManager.default.removeItem(atPath: p) } }
         let (code, err) = try runTopiary(["run", spec, "--out", whole, "--threads", "1"])
         try #require(code == 0, "\(err)")
-        let store = RunStore(directory: stopped)
         var rng = SystemRandomNumberGenerator()
-        func waitForRecords() {
-            let deadline = Date().addingTimeInterval(30)
-            while store.recordLines(of: try! tinySpec(text).units()[0]).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        }
 
         // SIGTERM once training runs: a checkpoint, one line saying where, status 75.
         let first = try startTopiary(["run", spec, "--out", stopped, "--threads", "1"])
-        waitForRecords()
+        waitForFirstRecord(stopped, try tinySpec(text).units()[0])
         let termDelay = Double.random(in: 0...0.5, using: &rng)
         Thread.sleep(forTimeInterval: termDelay)
         kill(first.processIdentifier, SIGTERM)
@@ -65,8 +60,7 @@ import Experiments
         defer { for p in [spec, whole, stopped] { try? FileManager.default.removeItem(atPath: p) } }
         let units = try tinySpec().units()
         let parent = try startTopiary(["run", spec, "--out", stopped, "--jobs", "2", "--threads", "2"])
-        let deadline = Date().addingTimeInterval(30)
-        while RunStore(directory: stopped).recordLines(of: units[0]).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        waitForFirstRecord(stopped, units[0])
         kill(parent.processIdentifier, SIGTERM)
         let log = String(decoding: (parent.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         parent.waitUntilExit()

@@ -30,6 +30,12 @@ func records(_ dir: String, _ unit: RunUnit) -> [NSDictionary] {
     }
 }
 
+/// Waits (up to 30 s) until `unit` has written its first record into `dir`: training runs.
+func waitForFirstRecord(_ dir: String, _ unit: RunUnit) {
+    let store = RunStore(directory: dir), deadline = Date().addingTimeInterval(30)
+    while store.recordLines(of: unit).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+}
+
 /// The `topiary` executable next to the test bundle, if it was built.
 var topiaryBinary: String? {
     let dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
