@@ -16,6 +16,7 @@ public enum BLAS {
         let la = lda ?? (transA ? m : k)
         let lb = ldb ?? (transB ? k : n)
         let lc = ldc ?? n
+        withExtendedLifetime(BLASCore.choice) {}  // the kernel set is settled before the first call
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
@@ -37,17 +38,20 @@ public enum BLAS {
     /// The size of OpenBLAS's thread pool (the library's own pool, separate from ours).
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        set {
+            withExtendedLifetime(BLASCore.choice) {}
+            openblas_set_num_threads(Int32(newValue))
+        }
     }
 
-    /// OpenBLAS's build string and the kernel set it picked for this CPU, e.g.
-    /// "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64 (core: Haswell)".
+    /// OpenBLAS's build string and the kernel set in use on this CPU, e.g.
+    /// "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64 (core: Haswell)", with
+    /// OpenBLAS's own pick when Topiary replaced it (`BLASCore`).
     public static var libraryVersion: String {
-        func text(_ p: UnsafeMutablePointer<CChar>?, _ fallback: String) -> String {
-            var s = p.map { String(cString: $0) } ?? fallback
-            while s.last == " " { s.removeLast() }
-            return s
-        }
-        return "\(text(openblas_get_config(), "OpenBLAS (unknown build)")) (core: \(text(openblas_get_corename(), "unknown")))"
+        let choice = BLASCore.choice
+        var config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS (unknown build)"
+        while config.last == " " { config.removeLast() }
+        let replaced = choice.inUse == choice.pickedByOpenBLAS ? "" : "; OpenBLAS picked \(choice.pickedByOpenBLAS)"
+        return "\(config) (core: \(choice.inUse)\(replaced))"
     }
 }

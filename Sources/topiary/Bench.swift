@@ -111,10 +111,12 @@ struct Bench: ParsableCommand {
         if json {
             try printJSON(["model": model, "batch_size": batchSize, "steps": steps, "threads": Parallel.threads,
                            "ms_per_step": ms, "cpu_ms_per_step": cpuMS, "samples_per_second": sps,
-                           "peak_rss_mb": peakMB, "kernels": VectorISA.active.rawValue] as [String: Any])
+                           "peak_rss_mb": peakMB, "kernels": VectorISA.active.rawValue,
+                           "openblas_core": BLASCore.choice.inUse] as [String: Any])
         } else {
-            print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads, %@ kernels)",
-                         model, batchSize, ms, sps, peakMB, steps, Parallel.threads, VectorISA.active.rawValue))
+            print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads, %@ kernels, OpenBLAS %@)",
+                         model, batchSize, ms, sps, peakMB, steps, Parallel.threads, VectorISA.active.rawValue,
+                         BLASCore.choice.inUse))
         }
         if let profiler {
             print(profiler.table(steps: steps))
