@@ -28,7 +28,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // Topiary's own vector kernels, one copy per instruction-set level, chosen at run time.
         .target(name: "CKernels"),
-        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics")], swiftSettings: fast),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CDNNL", "CKernels", .product(name: "Numerics", package: "swift-numerics")], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor", "CKernels", "CDNNL"], swiftSettings: fast),
         .target(name: "Data", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
         .target(name: "Schedules", swiftSettings: fast),

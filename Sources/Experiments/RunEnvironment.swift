@@ -17,9 +17,12 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     /// "avx2" or "avx512"; TOPIARY_ISA may force a narrower one). Absent in records written
     /// before it was recorded.
     public var kernels: String?
+    /// The library that computed the matrix products (`BLAS.Backend`: "openblas" or "onednn";
+    /// TOPIARY_GEMM chooses). Absent in records written before it was recorded (OpenBLAS then).
+    public var gemm: String?
 
     enum CodingKeys: String, CodingKey {
-        case topiary, cpu, vectorExtension = "vector_extension", openblas, onednn, kernels
+        case topiary, cpu, vectorExtension = "vector_extension", openblas, onednn, kernels, gemm
     }
 
     /// Topiary's own version, semantic versioning as CHANGELOG.md's tag plan says: the next
@@ -30,6 +33,7 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     public static var current: RunEnvironment {
         var e = machine
         e.kernels = VectorISA.active.rawValue
+        e.gemm = BLAS.backend.rawValue
         return e
     }
 
@@ -51,7 +55,8 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     /// One line for reports and logs.
     public var summary: String {
         let own = kernels.map { ", \($0) kernels" } ?? ""
-        return "\(cpu) (\(vectorExtension)\(own)); \(openblas); \(onednn); Topiary \(topiary)"
+        let products = gemm.map { "; GEMM on \($0)" } ?? ""
+        return "\(cpu) (\(vectorExtension)\(own)); \(openblas); \(onednn)\(products); Topiary \(topiary)"
     }
 
     /// report.md's "Computed on" section for the environments of some records ("" for none).
@@ -61,7 +66,7 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
         var md = "\n## Computed on\n\n"
         md += "Same seed, same numbers bit for bit holds on the same kind of CPU only: OpenBLAS, oneDNN "
         md += "and Topiary's own kernels choose other code on other CPUs (AVX2 vs AVX-512; TOPIARY_ISA "
-        md += "forces a level of Topiary's own).\n\n"
+        md += "forces a level of Topiary's own, TOPIARY_GEMM the library of the matrix products).\n\n"
         for l in lines { md += "- \(l)\n" }
         return md
     }

@@ -12,15 +12,11 @@ package enum OneDNN {
         return dnnl_engine_create(&e, dnnl_cpu, 0) == dnnl_success ? e : nil
     }()
 
-    /// Makes oneDNN's parallel regions started from this thread use `n` threads. Debian's
-    /// libdnnl runs on OpenMP (libgomp), whose team size is a per-thread setting: it is set on
-    /// the calling thread before every primitive is created (oneDNN's kernels split their work
-    /// for the thread count seen then) and before every execution. The OpenMP functions are
-    /// looked up in the libgomp that libdnnl loaded (no link-time dependency on it); with a
-    /// oneDNN built on another runtime they are absent and this does nothing.
+    /// Makes oneDNN's parallel regions started from this thread use `n` threads: set on the
+    /// calling thread before every primitive is created (oneDNN's kernels split their work for
+    /// the thread count seen then) and before every execution. Nothing without an engine.
     static func useThreads(_ n: Int) {
-        guard let get = ompGetMaxThreads, let set = ompSetNumThreads else { return }
-        if Int(get()) != n { set(Int32(n)) }
+        if engine != nil { OpenMP.useThreads(n) }
     }
 
     /// "oneDNN MAJOR.MINOR.PATCH (CPU runtime)", recorded with results: its kernels differ per CPU.
@@ -30,14 +26,7 @@ package enum OneDNN {
     }
 
     /// The calling thread's OpenMP team size (1 without OpenMP).
-    static var threads: Int { ompGetMaxThreads.map { Int($0()) } ?? 1 }
-
-    private typealias SetThreads = @convention(c) (Int32) -> Void
-    private typealias GetThreads = @convention(c) () -> Int32
-    private static let ompSetNumThreads: SetThreads? =
-        engine == nil ? nil : dlsym(nil, "omp_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
-    private static let ompGetMaxThreads: GetThreads? =
-        engine == nil ? nil : dlsym(nil, "omp_get_max_threads").map { unsafeBitCast($0, to: GetThreads.self) }
+    static var threads: Int { engine == nil ? 1 : OpenMP.threads }
 
     /// Attributes for every primitive: scratchpad memory is passed in by us. Debian builds
     /// oneDNN without DNNL_ENABLE_CONCURRENT_EXEC, so the library-managed scratchpad is one

@@ -1,10 +1,31 @@
 import CBLAS
+import CDNNL
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Matrix products through CBLAS (OpenBLAS). Row-major throughout.
+/// Matrix products, row-major throughout, through OpenBLAS's SGEMM or oneDNN's (`Backend`).
 public enum BLAS {
+    /// Which library computes `gemm`. The two agree to float rounding but not bit for bit, so
+    /// the backend is part of where a result was computed (`RunEnvironment.gemm`).
+    public enum Backend: String, Sendable, CaseIterable {
+        /// OpenBLAS's `cblas_sgemm`, the default (the README's results were computed on it).
+        case openBLAS = "openblas"
+        /// oneDNN's `dnnl_sgemm`: it picks its kernels from the CPU's features rather than its
+        /// model number. Alone it was faster on Topiary's shapes (Xeon family 6 model 207,
+        /// AVX-512: 0.5-0.85x OpenBLAS's time on one thread), but whole training steps came out
+        /// even within this shared machine's noise (`Benchmarks/gemm_backends.sh`: 0.93-1.02
+        /// in one run, 0.96-1.33 in another), so it stays a choice to measure, not the default.
+        case oneDNN = "onednn"
+    }
+
+    /// The backend in use: `TOPIARY_GEMM` (`openblas` or `onednn`) at start-up, else OpenBLAS.
+    /// Set it before any model runs, not while GEMMs are running.
+    nonisolated(unsafe) public static var backend: Backend =
+        getenv("TOPIARY_GEMM").flatMap { Backend(rawValue: String(cString: $0)) } ?? .openBLAS
+
     /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, with op = transpose when the flag is set.
     /// `lda`, `ldb`, `ldc` default to the packed row strides.
-    @inlinable
     public static func gemm(
         transA: Bool = false, transB: Bool = false,
         m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -13,9 +34,29 @@ public enum BLAS {
         beta: Float = 0,
         _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil
     ) {
+        gemm(on: backend, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+             a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+    }
+
+    /// `gemm` on a given backend (tests compare them while other tests run).
+    static func gemm(
+        on backend: Backend, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        _ a: UnsafePointer<Float>, lda: Int?, _ b: UnsafePointer<Float>, ldb: Int?,
+        beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int?
+    ) {
         let la = lda ?? (transA ? m : k)
         let lb = ldb ?? (transB ? k : n)
         let lc = ldc ?? n
+        // dnnl_sgemm leaves C untouched for k == 0 (C = beta C is due): OpenBLAS does that one.
+        if backend == .oneDNN, m > 0, n > 0, k > 0 {
+            // oneDNN's team size is the calling thread's OpenMP setting: keep it at `threads`
+            // (1 inside SampleWorkers, so each worker's GEMM stays on its own thread).
+            OpenMP.useThreads(requestedThreads)
+            let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k), alpha,
+                                    a, Int64(la), b, Int64(lb), beta, c, Int64(lc))  // 84 "T", 78 "N"
+            precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for \(m)x\(n)x\(k)")
+            return
+        }
         withExtendedLifetime(BLASCore.choice) {}  // the kernel set is settled before the first call
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
@@ -35,14 +76,18 @@ public enum BLAS {
              a.data, lda: a.shape[1], b.data, ldb: b.shape[1], beta: beta, c.data, ldc: n)
     }
 
-    /// The size of OpenBLAS's thread pool (the library's own pool, separate from ours).
+    /// Threads for one GEMM: OpenBLAS's pool size, and oneDNN's team size on the thread that
+    /// calls `gemm` (both libraries' own threads, separate from ours).
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
+        get { requestedThreads }
         set {
             withExtendedLifetime(BLASCore.choice) {}
             openblas_set_num_threads(Int32(newValue))
+            requestedThreads = Swift.max(1, newValue)
         }
     }
+
+    nonisolated(unsafe) private static var requestedThreads = Swift.max(1, Int(openblas_get_num_threads()))
 
     /// OpenBLAS's build string and the kernel set in use on this CPU, e.g.
     /// "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64 (core: Haswell)", with

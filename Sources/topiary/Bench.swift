@@ -112,11 +112,11 @@ struct Bench: ParsableCommand {
             try printJSON(["model": model, "batch_size": batchSize, "steps": steps, "threads": Parallel.threads,
                            "ms_per_step": ms, "cpu_ms_per_step": cpuMS, "samples_per_second": sps,
                            "peak_rss_mb": peakMB, "kernels": VectorISA.active.rawValue,
-                           "openblas_core": BLASCore.choice.inUse] as [String: Any])
+                           "gemm": BLAS.backend.rawValue, "openblas_core": BLASCore.choice.inUse] as [String: Any])
         } else {
-            print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads, %@ kernels, OpenBLAS %@)",
+            print(String(format: "%@ batch %d: %.3f ms/step, %.0f samples/s, peak memory %.0f MB (%d steps, %d threads, %@ kernels, GEMM on %@, OpenBLAS %@)",
                          model, batchSize, ms, sps, peakMB, steps, Parallel.threads, VectorISA.active.rawValue,
-                         BLASCore.choice.inUse))
+                         BLAS.backend.rawValue, BLASCore.choice.inUse))
         }
         if let profiler {
             print(profiler.table(steps: steps))

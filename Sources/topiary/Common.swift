@@ -10,8 +10,18 @@ struct ComputeOptions: ParsableArguments {
     var threads: Int?
     @Option(help: "Kernels for pruned layers: dense, auto (sparse kernels below a measured density) or sparse (default: TOPIARY_KERNELS, else auto).")
     var kernels: String?
+    @Option(help: "Library for matrix products: openblas or onednn (default: TOPIARY_GEMM, else openblas).")
+    var gemm: String?
 
     func apply() throws {
+        let names = BLAS.Backend.allCases.map(\.rawValue).joined(separator: ", ")
+        if let env = ProcessInfo.processInfo.environment["TOPIARY_GEMM"], BLAS.Backend(rawValue: env) == nil {
+            throw CLIError("TOPIARY_GEMM must be one of \(names), got \(env)")
+        }
+        if let gemm {
+            guard let backend = BLAS.Backend(rawValue: gemm) else { throw CLIError("--gemm must be one of \(names), got \(gemm)") }
+            BLAS.backend = backend
+        }
         if let kernels {
             guard let mode = KernelMode(rawValue: kernels) else {
                 throw CLIError("--kernels must be one of \(KernelMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(kernels)")

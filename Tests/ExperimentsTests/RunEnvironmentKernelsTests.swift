@@ -10,6 +10,7 @@ struct RunEnvironmentKernelsTests {
         #expect(env.kernels == VectorISA.active.rawValue)
         #expect(env.summary.contains("\(VectorISA.active.rawValue) kernels"))
         #expect(RunEnvironment.reportSection([env]).contains("TOPIARY_ISA"))
+        #expect(env.gemm == BLAS.backend.rawValue && env.summary.contains("GEMM on \(BLAS.backend.rawValue)"))
     }
 
     @Test func roundTripsAndOlderRecordsWithoutTheFieldStillDecode() throws {
@@ -19,7 +20,7 @@ struct RunEnvironmentKernelsTests {
         #expect(try JSONDecoder().decode(RunEnvironment.self, from: data) == env)
         let old = #"{"topiary":"0.1.0-dev","cpu":"AMD EPYC","vector_extension":"AVX2","openblas":"OpenBLAS","onednn":"oneDNN"}"#
         let decoded = try JSONDecoder().decode(RunEnvironment.self, from: Data(old.utf8))
-        #expect(decoded.kernels == nil && decoded.cpu == "AMD EPYC")
-        #expect(!decoded.summary.contains("kernels"))
+        #expect(decoded.kernels == nil && decoded.gemm == nil && decoded.cpu == "AMD EPYC")
+        #expect(!decoded.summary.contains("kernels") && !decoded.summary.contains("GEMM"))
     }
 }
