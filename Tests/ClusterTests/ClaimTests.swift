@@ -59,7 +59,10 @@ import Experiments
         let unit = try SpecParser.load(path: spec).units()[1]
         let claims = UnitClaims(directory: dir)
         let deadline = Date().addingTimeInterval(60)
-        while claims.liveHolder(unit) == nil && first.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        // The holder locks its claim file before writing its name into it: wait for both.
+        while (claims.liveHolder(unit)?.pid ?? 0) == 0 && first.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         let holder = try #require(claims.liveHolder(unit))
         #expect(holder.pid == first.processIdentifier)
         let (status, err) = try runTopiary(["run", spec, "--out", dir, "--units", "1", "--threads", "1"])
