@@ -12,10 +12,10 @@ public enum BLAS {
         /// OpenBLAS's `cblas_sgemm`, the default (the README's results were computed on it).
         case openBLAS = "openblas"
         /// oneDNN's `dnnl_sgemm`: it picks its kernels from the CPU's features rather than its
-        /// model number. Alone it was faster on Topiary's shapes (Xeon family 6 model 207,
-        /// AVX-512: 0.5-0.85x OpenBLAS's time on one thread), but whole training steps came out
-        /// even within this shared machine's noise (`Benchmarks/gemm_backends.sh`: 0.93-1.02
-        /// in one run, 0.96-1.33 in another), so it stays a choice to measure, not the default.
+        /// model number. On whole training steps it came out even with OpenBLAS's SkylakeX
+        /// kernels within a shared machine's noise (Xeon family 6 model 207, AVX-512,
+        /// `Benchmarks/gemm_backends.sh`: 0.93-1.02 in one run, 0.96-1.33 in another), so it
+        /// stays a choice to measure, not the default.
         case oneDNN = "onednn"
     }
 
