@@ -252,6 +252,15 @@ void TK_VARIANT(bn_normalize)(size_t n, const float *restrict x, float mean, flo
     }
 }
 
+void TK_VARIANT(bn_normalize_relu6)(size_t n, const float *restrict x, float mean, float inv, float scale,
+                                    float shift, float *restrict y) {
+    for (size_t j = 0; j < n; j++) {
+        float v = scale * ((x[j] - mean) * inv) + shift;  // bn_normalize's expression, same bits
+        float lo = 0 >= v ? 0 : v;                        // then relu6_forward's
+        y[j] = 6 < lo ? 6 : lo;
+    }
+}
+
 void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const float *restrict x, float mean,
                                   float *restrict sums) {
     #pragma clang fp contract(off) // no FMA: the same bits at every level

@@ -27,6 +27,8 @@
       (rows, d, dy, xhat, invstd, gamma, dx, dgamma, dbeta, scratch)) \
     V(bn_normalize, (size_t n, const float *x, float mean, float inv, float scale, float shift, float *xhat, float *y), \
       (n, x, mean, inv, scale, shift, xhat, y)) \
+    V(bn_normalize_relu6, (size_t n, const float *x, float mean, float inv, float scale, float shift, float *y), \
+      (n, x, mean, inv, scale, shift, y)) \
     V(bn_backward_sums, (size_t n, const float *dy, const float *x, float mean, float *sums), (n, dy, x, mean, sums)) \
     V(bn_backward_input, (size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy, \
                           float meanDyH, float *dx), (n, dy, x, mean, inv, k, meanDy, meanDyH, dx)) \

@@ -111,21 +111,31 @@ public final class BatchNorm2d: Layer {
     /// backward reads), with the statistics that forward used (running statistics are not
     /// touched again): the same bits as that forward, for composites that share `output`
     /// between layers and recompute it in backward instead of keeping one copy per layer.
-    func renormalize(_ x: Tensor) {
+    func renormalize(_ x: Tensor) { renormalize(x, into: output, relu6: false) }
+
+    /// `renormalize` followed by `relu.recompute` in one pass, writing only the ReLU6 output
+    /// (this layer's own output is left stale: its backward reads the input, not the output).
+    func renormalize(_ x: Tensor, clampedInto relu: ReLU6) { renormalize(x, into: relu.output, relu6: true) }
+
+    private func renormalize(_ x: Tensor, into out: Tensor, relu6: Bool) {
         OpProfile.measure(.batchNorm) {
             let c = channels
             precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)).renormalize needs [N, \(c), H, W], got \(x.shape)")
             let n = x.shape[0], area = x.shape[2] * x.shape[3]
             input = x
-            output.resize(x.shape)
-            let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
+            out.resize(x.shape)
+            let xp = SendablePointer(x.data), yp = SendablePointer(out.data)
             let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data)
             let g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             Parallel.forChunks(c, minimum: minimumChannels(n * area)) { lo, hi in
                 for ch in lo..<hi {
                     for i in 0..<n {
                         let o = (i * c + ch) * area
-                        tk_bn_normalize(area, xp.p + o, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], nil, yp.p + o)
+                        if relu6 {
+                            tk_bn_normalize_relu6(area, xp.p + o, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
+                        } else {
+                            tk_bn_normalize(area, xp.p + o, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], nil, yp.p + o)
+                        }
                     }
                 }
             }

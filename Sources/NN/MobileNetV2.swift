@@ -10,8 +10,8 @@ import Tensor
 /// Memory: the expanded (`expansion * in`-channel) BN and ReLU6 outputs, and the gradients
 /// inside the block, live in buffers that all blocks of a network share (its `ConvWorkspace`'s):
 /// a block keeps only its expansion and depthwise convolution outputs, and backward recomputes
-/// the BN and ReLU6 outputs from them with the statistics the forward used (the same bits)
-/// before running through the block. The hidden-width convolutions do not keep a
+/// the ReLU6 outputs from them with the statistics the forward used (the same bits; BN and
+/// ReLU6 in one pass, `BatchNorm2d.renormalize(_:clampedInto:)`) before running through the block. The hidden-width convolutions do not keep a
 /// library-layout copy of their input either.
 public final class InvertedResidual: Layer {
     /// nil when the expansion is 1.
@@ -98,12 +98,9 @@ public final class InvertedResidual: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.elementwise) {
             // Recompute the shared hidden activations of this block's forward.
-            if let (c, b, r) = expand {
-                b.renormalize(c.output)
-                r.recompute(b.output)
-            }
-            bn2.renormalize(depthwise.output)
-            relu2.recompute(bn2.output)
+            // BN and ReLU6 in one pass each: only the ReLU6 outputs are read again.
+            if let (c, b, r) = expand { b.renormalize(c.output, clampedInto: r) }
+            bn2.renormalize(depthwise.output, clampedInto: relu2)
             var d = project.backward(bn3.backward(dy))
             d = depthwise.backward(bn2.backward(relu2.backward(d)))
             if let (c, b, r) = expand { d = c.backward(b.backward(r.backward(d))) }

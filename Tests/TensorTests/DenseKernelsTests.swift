@@ -195,6 +195,13 @@ struct DenseKernelsTests {
                     #expect(close(y[i], -0.5 * v + 2, rel: 1e-6), "bn \(isa)")
                     #expect(y2[i] == y[i])
                 }
+                // Fused with ReLU6: the bits of the two kernels in a row, on both sides of 0 and 6.
+                var plain = [Float](repeating: 0, count: n), clamped = plain, fused = plain
+                tk_bn_normalize(n, x, 0.25, 1.5, 3, 2, nil, &plain)
+                tk_relu6_forward(n, plain, &clamped)
+                tk_bn_normalize_relu6(n, x, 0.25, 1.5, 3, 2, &fused)
+                #expect(fused == clamped, "bn + relu6 \(isa)")
+                if n > 100 { #expect(clamped.contains(0) && clamped.contains(6) && clamped.contains { $0 > 0 && $0 < 6 }) }
                 tk_bn_backward_input(n, dy, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dx)
                 var sums: [Float] = [0, 0]
                 tk_bn_backward_sums(n, dy, x, 0.25, &sums)

@@ -77,6 +77,8 @@ void tk_layernorm_backward(size_t rows, size_t d, const float *dy, const float *
                            const float *gamma, float *dx, float *dgamma, float *dbeta, float *scratch);
 /// One BatchNorm plane: v = (x - mean) * inv, xhat = v (skipped when xhat is NULL), y = scale * v + shift.
 void tk_bn_normalize(size_t n, const float *x, float mean, float inv, float scale, float shift, float *xhat, float *y);
+/// ReLU6 of one BatchNorm plane in one pass: the bits of tk_bn_normalize then tk_relu6_forward.
+void tk_bn_normalize_relu6(size_t n, const float *x, float mean, float inv, float scale, float shift, float *y);
 /// BatchNorm backward's two sums over one plane in one pass (16 lanes each, fixed order):
 /// sums[0] = sum dy, sums[1] = sum dy * (x - mean).
 void tk_bn_backward_sums(size_t n, const float *dy, const float *x, float mean, float *sums);
