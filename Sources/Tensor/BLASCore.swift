@@ -44,7 +44,9 @@ public enum BLASCore {
         public var inUse: String
     }
 
-    /// Applied once, before the first BLAS call (BLAS.gemm reads it).
+    /// Applied once, before the first BLAS call (BLAS.gemm reads it). A program that also calls
+    /// OpenBLAS itself, from other threads, should read it once before those threads start: the
+    /// re-pick must not run while OpenBLAS is computing.
     public static let choice: Choice = {
         let picked = corename()
         let widest = VectorISA.allCases.last(where: \.isSupported) ?? .portable
