@@ -11,8 +11,8 @@ import Tensor
 /// inside the block, live in buffers that all blocks of a network share (its `ConvWorkspace`'s):
 /// a block keeps only its expansion and depthwise convolution outputs, and backward recomputes
 /// the ReLU6 outputs from them with the statistics the forward used (the same bits; BN and
-/// ReLU6 in one pass, `BatchNorm2d.renormalize(_:clampedInto:)`) before running through the block. The hidden-width convolutions do not keep a
-/// library-layout copy of their input either.
+/// ReLU6 in one pass, `BatchNorm2d.renormalize(_:clampedInto:)`) before running through the
+/// block. The hidden-width convolutions do not keep a library-layout copy of their input either.
 public final class InvertedResidual: Layer {
     /// nil when the expansion is 1.
     public let expand: (conv: Conv2d, bn: BatchNorm2d, relu: ReLU6)?

@@ -94,8 +94,7 @@ public enum BLAS {
     /// OpenBLAS's own pick when Topiary replaced it (`BLASCore`).
     public static var libraryVersion: String {
         let choice = BLASCore.choice
-        var config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS (unknown build)"
-        while config.last == " " { config.removeLast() }
+        let config = BLASCore.text(openblas_get_config()) ?? "OpenBLAS (unknown build)"
         let replaced = choice.inUse == choice.pickedByOpenBLAS ? "" : "; OpenBLAS picked \(choice.pickedByOpenBLAS)"
         return "\(config) (core: \(choice.inUse)\(replaced))"
     }

@@ -64,8 +64,11 @@ public enum BLASCore {
         return Choice(pickedByOpenBLAS: picked, inUse: corename())
     }()
 
-    static func corename() -> String {
-        guard let p = openblas_get_corename() else { return "unknown" }
+    static func corename() -> String { text(openblas_get_corename()) ?? "unknown" }
+
+    /// One of OpenBLAS's strings, without the trailing blanks it pads some with.
+    static func text(_ p: UnsafeMutablePointer<CChar>?) -> String? {
+        guard let p else { return nil }
         var s = String(cString: p)
         while s.last == " " { s.removeLast() }
         return s

@@ -47,7 +47,7 @@ import Testing
                 }
             }
         }
-        for (x, y) in zip(out, expected) { #expect(abs(x - y) < 1e-4 * Swift.max(1, abs(y))) }
+        for (x, y) in zip(out, expected) { #expect(abs(x - y) < 1e-5) }
     }
 
     @Test(arguments: BLAS.Backend.allCases)
