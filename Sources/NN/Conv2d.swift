@@ -46,19 +46,19 @@ public final class ConvWorkspace: @unchecked Sendable {
     }
 
     /// Per oneDNN worker: its weight and bias gradient of one call (added to the parameters'
-    /// gradients afterwards), its two library-layout scratch regions (`OneDNNConvPlan.scratchFloats`)
-    /// and where an evaluation-mode forward puts its library-layout input (not kept).
-    var oneDNNBuffers: [(weightGrad: Tensor, biasGrad: Tensor, scratch: (Tensor, Tensor), input: Tensor)] = []
+    /// gradients afterwards), its scratch regions (`OneDNNScratch`, sizes from
+    /// `OneDNNConvPlan.scratchFloats`) and where an evaluation-mode forward puts its
+    /// library-layout input (not kept).
+    var oneDNNBuffers: [(weightGrad: Tensor, biasGrad: Tensor, scratch: [Tensor], input: Tensor)] = []
 
     /// Scratch of worker `w`, grown to what `plan` needs.
-    func oneDNNScratch(_ w: Int, for plan: OneDNNConvPlan) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+    func oneDNNScratch(_ w: Int, for plan: OneDNNConvPlan) -> OneDNNScratch {
         while oneDNNBuffers.count <= w {
-            oneDNNBuffers.append((Tensor(shape: [0]), Tensor(shape: [0]), (Tensor(shape: [0]), Tensor(shape: [0])), Tensor(shape: [0])))
+            oneDNNBuffers.append((Tensor(shape: [0]), Tensor(shape: [0]), (0..<4).map { _ in Tensor(shape: [0]) }, Tensor(shape: [0])))
         }
-        let (a, b) = plan.scratchFloats, s = oneDNNBuffers[w].scratch
-        if s.0.count < a { s.0.resize([a]) }
-        if s.1.count < b { s.1.resize([b]) }
-        return (s.0.data, s.1.data)
+        let s = oneDNNBuffers[w].scratch
+        for (t, floats) in zip(s, plan.scratchFloats) where t.count < floats { t.resize([floats]) }
+        return OneDNNScratch(output: s[0].data, gradient: s[1].data, weights: s[2].data, scratchpad: s[3].data)
     }
 
     /// The shared buffer for worker `w`'s library-layout input, grown to `floats`.
@@ -90,14 +90,16 @@ public final class ConvWorkspace: @unchecked Sendable {
 /// private buffers and are summed at the end). Threading inside each small GEMM instead made
 /// OpenBLAS's spinning pool collapse on a shared 2-core machine (ResNet-20 step 0.9 s → 4.6 s).
 ///
-/// Layers with output maps above 16 pixels run on oneDNN instead (`Algorithm`, `usesOneDNN`):
-/// its direct convolutions in its blocked layout (nChw8c on AVX2), with the input, output and
+/// Layers with output maps above 16 pixels (every layer with AVX-512) run on oneDNN instead
+/// (`Algorithm`, `usesOneDNN`): its direct convolutions in its blocked layout (nChw8c on
+/// AVX2, nChw16c on AVX-512), with the input, output and
 /// their gradients reordered from and to NCHW at each call and the weights from and to
 /// OIHW. The batch is split between workers the same way, each with single-threaded
 /// primitives made once per input shape and kept (`OneDNNConvPlan`). The weight-gradient pass
 /// reads the blocked copy of the input made by forward (im2col re-reads the input tensor),
 /// so that copy stays per layer until the next forward: more memory (ResNet-20 batch 128 peak
-/// 804 → 931 MB, VGG-16 1208 → 1397 MB). Results agree with im2col to rounding; summation order
+/// 804 → 931 MB when the plans still owned their weights' copies; those and the scratchpads are
+/// now lent per call, `OneDNNScratch`). Results agree with im2col to rounding; summation order
 /// differs.
 public final class Conv2d: InputGradientSkippable {
     /// How a convolution is computed.
@@ -257,8 +259,14 @@ public final class Conv2d: InputGradientSkippable {
     /// pixels 4069, im2col 4440. Depthwise layers too: MobileNetV2 (batch 32) 615 ms/step with
     /// oneDNN's depthwise kernels against 980 with `Depthwise`'s direct ones, which remain for
     /// small maps and the im2col setting.
+    ///
+    /// With AVX-512 kernels (`OneDNN.hasAVX512`) oneDNN is faster on the small maps too, and
+    /// takes every layer: VGG-16 (batch 128, 2 threads) measured with `TOPIARY_CONV=oneDNN`
+    /// against this threshold, alternating with PyTorch, on the AMD EPYC (Zen 4) 1431 against
+    /// 1666 ms/step (PyTorch 1388), MobileNetV2 (batch 64) 813 against 901; on the Intel Xeon
+    /// (Emerald Rapids) VGG-16 was even or faster too.
     func usesOneDNN(_ g: ConvGeometry) -> Bool {
-        g.outputArea > 16
+        g.outputArea > 16 || OneDNN.hasAVX512
     }
 
     /// The oneDNN plans for this input under the chosen algorithm, one per worker with its
@@ -337,7 +345,7 @@ public final class Conv2d: InputGradientSkippable {
             output.resize([n, o, g.outputHeight, g.outputWidth])
             lastPlans = oneDNNPlans(x, g)
             if !lastPlans.isEmpty {
-                let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
+                let scratch = lastPlans.enumerated().map { workspace.oneDNNScratch($0.offset, for: $0.element.plan) }
                 keptBlockedInput = training && keepsLibraryInput
                 let inputs = blockedInputPointers(forward: true)
                 let xp = SendablePointer(x.data), yp = SendablePointer(output.data), wp = SendablePointer(weight.value.data)
@@ -345,7 +353,7 @@ public final class Conv2d: InputGradientSkippable {
                 let inSize = g.channels * g.height * g.width, outSize = o * area
                 runPlans(lastPlans) { plan, first, w in
                     plan.runForward(x: xp.p + first * inSize, weight: wp.p, bias: bp?.p, y: yp.p + first * outSize,
-                                    scratch: scratch[w].pointers, input: inputs[w].p)
+                                    scratch: scratch[w], input: inputs[w].p)
                 }
                 return output
             }
@@ -404,7 +412,7 @@ public final class Conv2d: InputGradientSkippable {
             if sparse.lastForwardSparse { return sparseBackward(dy, x, g) }
             if !lastPlans.isEmpty {
                 if computesInputGradient { gradInput.resize(x.shape) }
-                let scratch = lastPlans.enumerated().map { ScratchPair(workspace.oneDNNScratch($0.offset, for: $0.element.plan)) }
+                let scratch = lastPlans.enumerated().map { workspace.oneDNNScratch($0.offset, for: $0.element.plan) }
                 let grads = (0..<lastPlans.count).map { w in
                     let b = workspace.oneDNNBuffers[w]
                     b.weightGrad.resize(weight.value.shape)
@@ -419,7 +427,7 @@ public final class Conv2d: InputGradientSkippable {
                 runPlans(lastPlans) { plan, first, w in
                     plan.runBackward(x: xp.p + first * inSize, weight: wp.p, dy: dyp.p + first * outSize,
                                      dx: dxp.map { $0.p + first * inSize }, dw: grads[w].0.p, db: hasBias ? grads[w].1.p : nil,
-                                     scratch: scratch[w].pointers, input: inputs[w].p, inputReady: ready)
+                                     scratch: scratch[w], input: inputs[w].p, inputReady: ready)
                 }
                 for (dw, db) in grads {
                     Ops.axpy(weight.count, 1, dw.p, weight.grad.data)
@@ -501,10 +509,4 @@ public final class Conv2d: InputGradientSkippable {
 private struct PlanList: @unchecked Sendable {
     let plans: [(plan: OneDNNConvPlan, first: Int)]
     init(_ plans: [(plan: OneDNNConvPlan, first: Int)]) { self.plans = plans }
-}
-
-/// One worker's two scratch regions, for the workers' `@Sendable` closure.
-private struct ScratchPair: @unchecked Sendable {
-    let pointers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    init(_ p: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) { pointers = p }
 }

@@ -25,6 +25,12 @@ package enum OneDNN {
         return "oneDNN \(v.major).\(v.minor).\(v.patch)"
     }
 
+    /// Whether oneDNN runs its AVX-512 kernels (`avx512_core` or above; `DNNL_MAX_CPU_ISA` can lower it).
+    static let hasAVX512: Bool = {
+        let isa = dnnl_get_effective_cpu_isa().rawValue, avx512 = dnnl_cpu_isa_avx512_core.rawValue
+        return engine != nil && isa & avx512 == avx512
+    }()
+
     /// The calling thread's OpenMP team size (1 without OpenMP).
     static var threads: Int { engine == nil ? 1 : OpenMP.threads }
 
@@ -131,13 +137,30 @@ final class OneDNNPort {
     }
 }
 
+/// The buffers a plan borrows for one call (see `OneDNNConvPlan.scratchFloats`): nothing in
+/// them outlives the call, so one set per worker serves every convolution of a network.
+struct OneDNNScratch: @unchecked Sendable {
+    /// Library-layout output (forward) or output gradient (backward).
+    let output: UnsafeMutablePointer<Float>
+    /// Library-layout input gradient, and backward weights' own copy of the output gradient.
+    let gradient: UnsafeMutablePointer<Float>
+    /// Library-layout weights (forward, backward data) and weight gradient (backward weights).
+    let weights: UnsafeMutablePointer<Float>
+    /// The primitives' and reorders' scratchpad.
+    let scratchpad: UnsafeMutablePointer<Float>
+}
+
 /// Forward, backward-data and backward-weights primitives of one convolution for one input
 /// shape and thread count, with their argument memories. Creating primitives costs far more
-/// than running them, so `OneDNNConvolution` keeps these per shape.
+/// than running them, so `OneDNNConvolution` keeps these per shape. The plan owns no large
+/// buffer: its library-layout weights and its scratchpad are borrowed per call like the
+/// activations (VGG-16 on oneDNN everywhere, batch 128: two workers' own copies of the
+/// 512-channel weights and their gradients had cost 300 MB).
 final class OneDNNConvPlan {
     let stream: dnnl_stream_t
-    /// Scratchpad memory for all of this plan's primitives (they run one at a time).
+    /// Scratchpad memory for all of this plan's primitives (they run one at a time), lent per call.
     let scratchpad: dnnl_memory_t
+    private let scratchpadBytes: Int
     private var primitives: [dnnl_primitive_t] = []
     private var descriptors: [dnnl_primitive_desc_t] = []
     let forward: dnnl_primitive_t, backwardData: dnnl_primitive_t, backwardWeights: dnnl_primitive_t
@@ -230,16 +253,16 @@ final class OneDNNConvPlan {
             dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(a, qa, 0), dnnl_primitive_desc_query_md(b, qb, 0)) != 0
         }
         guard let src = port(plainSrc, fpd, dnnl_query_src_md, 0, input: true, borrows: true),
-              let weights = port(plainWeights, fpd, dnnl_query_weights_md, 0, input: true, serial: true),
+              let weights = port(plainWeights, fpd, dnnl_query_weights_md, 0, input: true, borrows: true, serial: true),
               let dst = port(plainDst, fpd, dnnl_query_dst_md, 0, input: false, borrows: true),
               let diffDst = port(plainDst, bpd, dnnl_query_diff_dst_md, 0, input: true, borrows: true),
-              let dataWeights = port(plainWeights, bpd, dnnl_query_weights_md, 0, input: true, serial: true),
+              let dataWeights = port(plainWeights, bpd, dnnl_query_weights_md, 0, input: true, borrows: true, serial: true),
               let diffSrc = port(plainSrc, bpd, dnnl_query_diff_src_md, 0, input: false, borrows: true),
               let weightsSrc = same(wpd, dnnl_query_src_md, fpd, dnnl_query_src_md)
                   ? src : port(plainSrc, wpd, dnnl_query_src_md, 0, input: true),
               let weightsDiffDst = same(wpd, dnnl_query_diff_dst_md, bpd, dnnl_query_diff_dst_md)
                   ? diffDst : port(plainDst, wpd, dnnl_query_diff_dst_md, 0, input: true, borrows: true),
-              let diffWeights = port(plainWeights, wpd, dnnl_query_diff_weights_md, 0, input: false, serial: true)
+              let diffWeights = port(plainWeights, wpd, dnnl_query_diff_weights_md, 0, input: false, borrows: true, serial: true)
         else { release(); return nil }
         var bias: OneDNNPort?, diffBias: OneDNNPort?
         if hasBias {
@@ -253,10 +276,11 @@ final class OneDNNConvPlan {
         let bytes = Swift.max(1, ([fpd, bpd, wpd].map(OneDNN.scratchpadBytes) + ports.map(\.scratchpadBytes)).max()!)
         var scratchMD = dnnl_memory_desc_t(), scratchpad: dnnl_memory_t?
         guard dnnl_memory_desc_init_by_tag(&scratchMD, 1, [Int64(bytes)], dnnl_u8, dnnl_x) == dnnl_success,
-              dnnl_memory_create(&scratchpad, &scratchMD, engine, UnsafeMutableRawPointer(bitPattern: -1)) == dnnl_success,
+              dnnl_memory_create(&scratchpad, &scratchMD, engine, nil) == dnnl_success,
               let scratchpad
         else { release(); return nil }
         self.scratchpad = scratchpad
+        scratchpadBytes = bytes
         self.src = src; self.weights = weights; self.bias = bias; self.dst = dst
         self.diffDst = diffDst; self.dataWeights = dataWeights; self.diffSrc = diffSrc
         self.weightsSrc = weightsSrc; self.weightsDiffDst = weightsDiffDst
@@ -273,14 +297,13 @@ final class OneDNNConvPlan {
         dnnl_stream_destroy(stream)
     }
 
-    /// Floats of the two scratch regions the caller lends each call: region 0 holds the
-    /// library-layout output (forward) and output gradient (backward), region 1 the input
-    /// gradient and, where backward weights wants its own layout, its copy of the output gradient.
+    /// Floats of the four regions of `OneDNNScratch` the caller lends each call, in its order.
     /// The library-layout copy of the input is lent separately (`inputFloats`): backward reads it.
-    var scratchFloats: (Int, Int) {
-        let r0 = Swift.max(dst.innerBytes, diffDst.innerBytes)
-        let r1 = Swift.max(diffSrc.innerBytes, weightsDiffDst === diffDst ? 0 : weightsDiffDst.innerBytes)
-        return ((r0 + 3) / 4, (r1 + 3) / 4)
+    var scratchFloats: [Int] {
+        let output = Swift.max(dst.innerBytes, diffDst.innerBytes)
+        let gradient = Swift.max(diffSrc.innerBytes, weightsDiffDst === diffDst ? 0 : weightsDiffDst.innerBytes)
+        let weights = [self.weights, dataWeights, diffWeights].map(\.innerBytes).max()!
+        return [output, gradient, weights, scratchpadBytes].map { ($0 + 3) / 4 }
     }
 
     /// Floats of the library-layout copy of the input (0 when the primitives read NCHW).
@@ -294,9 +317,10 @@ final class OneDNNConvPlan {
     /// y = conv(x, w) + b.
     func runForward(x: UnsafeMutablePointer<Float>, weight: UnsafeMutablePointer<Float>,
                     bias b: UnsafeMutablePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                    scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>), input: UnsafeMutablePointer<Float>) {
+                    scratch: OneDNNScratch, input: UnsafeMutablePointer<Float>) {
         src.bind(x); weights.bind(weight); dst.bind(y)
-        dst.lend(scratch.0); src.lend(input)
+        dst.lend(scratch.output); src.lend(input); weights.lend(scratch.weights)
+        dnnl_memory_set_data_handle(scratchpad, scratch.scratchpad)
         src.convert(stream, scratchpad); weights.convert(stream, scratchpad)
         var args = [(OneDNN.argSrc, src.memory), (OneDNN.argWeights, weights.memory), (OneDNN.argDst, dst.memory)]
         if let bias, let b { bias.bind(b); args.append((OneDNN.argBias, bias.memory)) }
@@ -310,11 +334,13 @@ final class OneDNNConvPlan {
     /// otherwise x is converted into it again.
     func runBackward(x: UnsafeMutablePointer<Float>, weight: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
                      dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
-                     scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
-                     input: UnsafeMutablePointer<Float>, inputReady: Bool) {
+                     scratch: OneDNNScratch, input: UnsafeMutablePointer<Float>, inputReady: Bool) {
         diffDst.bind(dy)
-        diffDst.lend(scratch.0); diffSrc.lend(scratch.1)
-        if weightsDiffDst !== diffDst { weightsDiffDst.lend(scratch.1) }
+        diffDst.lend(scratch.output); diffSrc.lend(scratch.gradient)
+        if weightsDiffDst !== diffDst { weightsDiffDst.lend(scratch.gradient) }
+        // Backward data is done with its weights before backward weights writes its gradient there.
+        dataWeights.lend(scratch.weights); diffWeights.lend(scratch.weights)
+        dnnl_memory_set_data_handle(scratchpad, scratch.scratchpad)
         diffDst.convert(stream, scratchpad)
         if let dx {
             dataWeights.bind(weight); diffSrc.bind(dx)
