@@ -147,6 +147,8 @@ public final class Conv2d: InputGradientSkippable {
     private var blockedInputs: [Tensor] = []
     /// Whether `blockedInputs` holds the last forward's input.
     private var keptBlockedInput = false
+    /// Whether the last oneDNN forward leaves the weight gradient to im2col GEMMs (`weightGradientOnIm2col`).
+    private var lastWeightGradientOnIm2col = false
     /// Output and input gradient: the layer's own, or buffers a composite shares (`DenseBlock`).
     var output = Tensor(shape: [0])
     var gradInput = Tensor(shape: [0])
@@ -269,6 +271,15 @@ public final class Conv2d: InputGradientSkippable {
         g.outputArea > 16 || OneDNN.hasAVX512
     }
 
+    /// Whether a layer on oneDNN under `automatic` computes its weight gradient with im2col
+    /// GEMMs instead (forward and the input gradient stay on oneDNN): on maps of 16 pixels or
+    /// fewer oneDNN 2.6's backward-weights kernel is slow. VGG-16 (batch 128, AVX-512, per
+    /// worker of 64 samples, `DNNL_VERBOSE`): 512 channels on 4x4 maps 143 ms a call against
+    /// 42 ms forward, on 2x2 maps 69 against 12.
+    func weightGradientOnIm2col(_ g: ConvGeometry) -> Bool {
+        (algorithm ?? Conv2d.defaultAlgorithm) == .automatic && !isDepthwise && g.outputArea <= 16
+    }
+
     /// The oneDNN plans for this input under the chosen algorithm, one per worker with its
     /// first sample; empty for im2col.
     ///
@@ -346,7 +357,8 @@ public final class Conv2d: InputGradientSkippable {
             lastPlans = oneDNNPlans(x, g)
             if !lastPlans.isEmpty {
                 let scratch = lastPlans.enumerated().map { workspace.oneDNNScratch($0.offset, for: $0.element.plan) }
-                keptBlockedInput = training && keepsLibraryInput
+                lastWeightGradientOnIm2col = weightGradientOnIm2col(g)
+                keptBlockedInput = training && keepsLibraryInput && !lastWeightGradientOnIm2col
                 let inputs = blockedInputPointers(forward: true)
                 let xp = SendablePointer(x.data), yp = SendablePointer(output.data), wp = SendablePointer(weight.value.data)
                 let bp = bias.map { SendablePointer($0.value.data) }
@@ -421,13 +433,19 @@ public final class Conv2d: InputGradientSkippable {
                 }
                 let xp = SendablePointer(x.data), wp = SendablePointer(weight.value.data), dyp = SendablePointer(dy.data)
                 let dxp = computesInputGradient ? SendablePointer(gradInput.data) : nil
-                let hasBias = bias != nil, ready = keptBlockedInput
+                let hasBias = bias != nil, ready = keptBlockedInput, onDNN = !lastWeightGradientOnIm2col
                 let inputs = blockedInputPointers(forward: false)
                 let inSize = g.channels * g.height * g.width, outSize = o * area
                 runPlans(lastPlans) { plan, first, w in
                     plan.runBackward(x: xp.p + first * inSize, weight: wp.p, dy: dyp.p + first * outSize,
-                                     dx: dxp.map { $0.p + first * inSize }, dw: grads[w].0.p, db: hasBias ? grads[w].1.p : nil,
+                                     dx: dxp.map { $0.p + first * inSize }, dw: onDNN ? grads[w].0.p : nil,
+                                     db: hasBias && onDNN ? grads[w].1.p : nil,
                                      scratch: scratch[w], input: inputs[w].p, inputReady: ready)
+                }
+                guard onDNN else {
+                    addBiasGradient(dy, samples: n, area: area)
+                    im2colBackward(g, x, dy, inputGradient: false)
+                    return gradInput
                 }
                 for (dw, db) in grads {
                     Ops.axpy(weight.count, 1, dw.p, weight.grad.data)
@@ -442,47 +460,53 @@ public final class Conv2d: InputGradientSkippable {
                 depthwiseBackward(g, x, dy, gradInput: inputGradient ? gradInput : nil)
                 return gradInput
             }
-            let workers = workerCount(n, work: n * g.columnRows * area)
-            let p = plan(g, x, batch: n, workers: workers)
-            let dwp = weightGradientPartials(workers: workers), dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data)
-            SampleWorkers.run(workers: workers, n) { w, lo, hi in
-                let col = p.columns[w], kg = p.kg, og = p.og, dw = dwp[w].p
-                for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
-                    let b = Swift.min(p.chunk, hi - n0), ld = b * area
-                    // dy's chunk as [out, b*area], the layout the GEMMs read; a one-sample chunk in place.
-                    let stage: UnsafeMutablePointer<Float>
-                    if b == 1 {
-                        stage = dyp.p + n0 * o * area
-                    } else {
-                        stage = p.staging[w]
-                        for s in 0..<b {
-                            for c in 0..<o {
-                                (stage + c * ld + s * area).update(from: dyp.p + ((n0 + s) * o + c) * area, count: area)
-                            }
-                        }
-                    }
-                    p.unfold(col, n0, b)
-                    for gi in 0..<p.groups {
-                        // dW_g += dY_g · col_gᵀ
-                        BLAS.gemm(transB: true, m: og, n: kg, k: ld, stage + gi * og * ld, lda: ld,
-                                  col + gi * kg * ld, ldb: ld, beta: 1, dw + gi * og * kg, ldc: kg)
-                    }
-                    guard inputGradient else { continue }
-                    // The columns are no longer needed: overwrite them with dCol_g = W_gᵀ · dY_g.
-                    for gi in 0..<p.groups {
-                        BLAS.gemm(transA: true, m: kg, n: ld, k: og, p.weight + gi * og * kg, lda: kg,
-                                  stage + gi * og * ld, ldb: ld, col + gi * kg * ld, ldc: ld)
-                    }
-                    for s in 0..<b {
-                        let sample = dxp.p + (n0 + s) * p.sampleIn
-                        sample.update(repeating: 0, count: p.sampleIn)
-                        Im2Col.col2im(g, col + s * area, ld: ld, sample)
-                    }
-                }
-            }
-            sumWeightGradientPartials(workers: workers)
+            im2colBackward(g, x, dy, inputGradient: inputGradient)
             return gradInput
         }
+    }
+
+    /// dW += dY · colᵀ with im2col GEMMs and, when `inputGradient`, dx = col2im(Wᵀ dY) into `gradInput` (sized by the caller).
+    private func im2colBackward(_ g: ConvGeometry, _ x: Tensor, _ dy: Tensor, inputGradient: Bool) {
+        let n = x.shape[0], area = g.outputArea, o = outChannels
+        let workers = workerCount(n, work: n * g.columnRows * area)
+        let p = plan(g, x, batch: n, workers: workers)
+        let dwp = weightGradientPartials(workers: workers), dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data)
+        SampleWorkers.run(workers: workers, n) { w, lo, hi in
+            let col = p.columns[w], kg = p.kg, og = p.og, dw = dwp[w].p
+            for n0 in Swift.stride(from: lo, to: hi, by: p.chunk) {
+                let b = Swift.min(p.chunk, hi - n0), ld = b * area
+                // dy's chunk as [out, b*area], the layout the GEMMs read; a one-sample chunk in place.
+                let stage: UnsafeMutablePointer<Float>
+                if b == 1 {
+                    stage = dyp.p + n0 * o * area
+                } else {
+                    stage = p.staging[w]
+                    for s in 0..<b {
+                        for c in 0..<o {
+                            (stage + c * ld + s * area).update(from: dyp.p + ((n0 + s) * o + c) * area, count: area)
+                        }
+                    }
+                }
+                p.unfold(col, n0, b)
+                for gi in 0..<p.groups {
+                    // dW_g += dY_g · col_gᵀ
+                    BLAS.gemm(transB: true, m: og, n: kg, k: ld, stage + gi * og * ld, lda: ld,
+                              col + gi * kg * ld, ldb: ld, beta: 1, dw + gi * og * kg, ldc: kg)
+                }
+                guard inputGradient else { continue }
+                // The columns are no longer needed: overwrite them with dCol_g = W_gᵀ · dY_g.
+                for gi in 0..<p.groups {
+                    BLAS.gemm(transA: true, m: kg, n: ld, k: og, p.weight + gi * og * kg, lda: kg,
+                              stage + gi * og * ld, ldb: ld, col + gi * kg * ld, ldc: ld)
+                }
+                for s in 0..<b {
+                    let sample = dxp.p + (n0 + s) * p.sampleIn
+                    sample.update(repeating: 0, count: p.sampleIn)
+                    Im2Col.col2im(g, col + s * area, ld: ld, sample)
+                }
+            }
+        }
+        sumWeightGradientPartials(workers: workers)
     }
 
     /// Per worker, where its weight gradient accumulates: worker 0 straight into the

@@ -329,11 +329,11 @@ final class OneDNNConvPlan {
         dnnl_stream_wait(stream)
     }
 
-    /// dx = convᵀ(dy, w) when `dx` is given; dw and db (overwritten, not accumulated) always.
+    /// dx = convᵀ(dy, w) when `dx` is given; dw and db (overwritten, not accumulated) when `dw` is.
     /// `input` holds the library-layout copy of x that `runForward` made when `inputReady`;
     /// otherwise x is converted into it again.
     func runBackward(x: UnsafeMutablePointer<Float>, weight: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
-                     dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
+                     dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?,
                      scratch: OneDNNScratch, input: UnsafeMutablePointer<Float>, inputReady: Bool) {
         diffDst.bind(dy)
         diffDst.lend(scratch.output); diffSrc.lend(scratch.gradient)
@@ -349,6 +349,7 @@ final class OneDNNConvPlan {
                                    (OneDNN.argDiffSrc, diffSrc.memory)])
             diffSrc.convert(stream, scratchpad)
         }
+        guard let dw else { dnnl_stream_wait(stream); return }
         if weightsDiffDst !== diffDst { weightsDiffDst.bind(dy); weightsDiffDst.convert(stream, scratchpad) }
         weightsSrc.bind(x)
         if weightsSrc !== src {

@@ -66,6 +66,23 @@ import Tensor
         }
     }
 
+    /// `automatic` sends maps of 16 pixels or fewer to oneDNN only with AVX-512 kernels, and
+    /// there (but for depthwise layers) computes the weight gradient with im2col GEMMs while
+    /// forward and the input gradient stay on oneDNN; every mix matches im2col.
+    @Test(arguments: cases)
+    func automaticMatchesIm2col(_ k: Case) {
+        let (reference, _) = run(k, .im2col, threads: 1)
+        let area = ((k.height + 2 * k.padding - k.kernel) / k.stride + 1) * ((k.width + 2 * k.padding - k.kernel) / k.stride + 1)
+        for threads in [1, 2] {
+            let (got, usedOneDNN) = run(k, .automatic, threads: threads)
+            #expect(usedOneDNN == (area > 16 || OneDNN.hasAVX512), "\(k.testDescription) \(threads) threads")
+            for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                expectClose(got[i], reference[i].map(Double.init), rel: 1e-4, abs: 1e-4,
+                            "\(k.testDescription) automatic \(threads) threads: \(what)")
+            }
+        }
+    }
+
     /// Backward without the input gradient still accumulates the weight gradient, a second
     /// batch size (the last batch of an epoch) gets its own primitives, and backward after an
     /// evaluation-mode forward (whose blocked input copy is not kept) still matches.
