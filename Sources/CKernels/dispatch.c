@@ -27,6 +27,14 @@ int tk_isa_supported(tk_isa isa) {
     }
 }
 
+int tk_cpu_is_amd(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_is("amd");
+#else
+    return 0;
+#endif
+}
+
 const char *tk_isa_name(tk_isa isa) {
     switch (isa) {
     case TK_ISA_AVX2: return "avx2";

@@ -7,6 +7,7 @@
 #include "topiary_kernels.h"
 
 typedef float tk_f32x16 __attribute__((vector_size(64), aligned(4)));
+typedef int tk_i32x16 __attribute__((vector_size(64), aligned(4)));
 
 void TK_VARIANT(axpy)(size_t n, float a, const float *restrict x, float *restrict y) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
@@ -261,6 +262,14 @@ void TK_VARIANT(bn_normalize_relu6)(size_t n, const float *restrict x, float mea
     }
 }
 
+void TK_VARIANT(bn_normalize_relu)(size_t n, const float *restrict x, float mean, float inv, float scale,
+                                   float shift, float *restrict y) {
+    for (size_t j = 0; j < n; j++) {
+        float v = scale * ((x[j] - mean) * inv) + shift;  // bn_normalize's expression, same bits
+        y[j] = v > 0 ? v : 0;                             // then relu_forward's
+    }
+}
+
 void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const float *restrict x, float mean,
                                   float *restrict sums) {
     #pragma clang fp contract(off) // no FMA: the same bits at every level
@@ -278,6 +287,39 @@ void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const floa
     for (; i < n; i++) { a += dy[i]; b += dy[i] * (x[i] - mean); }
     sums[0] = a;
     sums[1] = b;
+}
+
+// bn_backward_sums of relu_backward(y, dy) without writing it: g = y > 0 ? dy : 0 on the fly.
+void TK_VARIANT(bn_backward_sums_relu)(size_t n, const float *restrict dy, const float *restrict y,
+                                       const float *restrict x, float mean, float *restrict sums) {
+    #pragma clang fp contract(off) // no FMA: the same bits at every level
+    tk_f32x16 s = {0}, sx = {0}, zero = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        tk_f32x16 g, v, r;
+        __builtin_memcpy(&g, dy + i, sizeof g);
+        __builtin_memcpy(&r, y + i, sizeof r);
+        __builtin_memcpy(&v, x + i, sizeof v);
+        g = (tk_f32x16)((tk_i32x16)g & (r > zero));  // dy where y > 0, else +0: relu_backward's values
+        s += g;
+        sx += g * (v - mean);
+    }
+    float a = 0, b = 0;
+    for (int l = 0; l < 16; l++) { a += s[l]; b += sx[l]; }
+    for (; i < n; i++) { float g = y[i] > 0 ? dy[i] : 0; a += g; b += g * (x[i] - mean); }
+    sums[0] = a;
+    sums[1] = b;
+}
+
+// bn_backward_input of relu_backward(y, dy), masked on the fly.
+void TK_VARIANT(bn_backward_input_relu)(size_t n, const float *restrict dy, const float *restrict y,
+                                        const float *restrict x, float mean, float inv, float k, float meanDy,
+                                        float meanDyH, float *restrict dx) {
+    for (size_t j = 0; j < n; j++) {
+        float g = y[j] > 0 ? dy[j] : 0;
+        float h = (x[j] - mean) * inv;
+        dx[j] = k * (g - meanDy - h * meanDyH);
+    }
 }
 
 void TK_VARIANT(bn_backward_input)(size_t n, const float *restrict dy, const float *restrict x, float mean, float inv,

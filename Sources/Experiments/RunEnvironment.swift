@@ -18,7 +18,8 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     /// before it was recorded.
     public var kernels: String?
     /// The library that computed the matrix products (`BLAS.Backend`: "openblas" or "onednn";
-    /// TOPIARY_GEMM chooses). Absent in records written before it was recorded (OpenBLAS then).
+    /// TOPIARY_GEMM chooses, else `BLAS.Backend.measuredDefault`). Absent in records written
+    /// before it was recorded (OpenBLAS then).
     public var gemm: String?
 
     enum CodingKeys: String, CodingKey {

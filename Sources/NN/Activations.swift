@@ -8,6 +8,12 @@ public final class ReLU: Activation {
     /// Output and input gradient: the layer's own, or buffers a composite shares (`DenseBlock`).
     var output = Tensor(shape: [0])
     var gradInput = Tensor(shape: [0])
+    /// Set by a BatchNorm2d that just computed this layer into its output
+    /// (`BatchNorm2d.forward(_:training:fusing:)`): the next forward, given that output, only
+    /// passes it on, and backward then leaves the mask to the BatchNorm.
+    var expectsFusedInput = false
+    /// Whether the last forward was such a pass-through.
+    private var passedThrough = false
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU" }
 
@@ -22,9 +28,12 @@ public final class ReLU: Activation {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.activation) {
-            output.resize(x.shape)
-            let n = x.count, xp = x.data, yp = output.data
-            tk_relu_forward(n, xp, yp)
+            passedThrough = expectsFusedInput && x === output
+            expectsFusedInput = false
+            if !passedThrough {
+                output.resize(x.shape)
+                tk_relu_forward(x.count, x.data, output.data)
+            }
             observer?(output)
             return output
         }
@@ -32,6 +41,7 @@ public final class ReLU: Activation {
 
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.activation) {
+            if passedThrough { return dy }
             gradInput.resize(dy.shape)
             let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
             tk_relu_backward(n, yp, gp, dp)

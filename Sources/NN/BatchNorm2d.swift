@@ -35,6 +35,14 @@ public final class BatchNorm2d: Layer {
     /// The mean each channel was normalised with in the last forward (batch or running).
     private let usedMean: Tensor
     private var lastTraining = false
+    /// The ReLU that follows this layer in a `Sequential`, which then runs the two fused (`fuse`).
+    private(set) weak var fusedReLU: ReLU?
+    /// The ReLU the last forward computed too (`forward(_:training:fusing:)`), whose mask backward applies.
+    private var lastFusedReLU: ReLU?
+
+    /// Marks `relu` as the layer after this one in a `Sequential`, which then calls
+    /// `forward(_:training:fusing:)` for the pair.
+    func fuse(_ relu: ReLU) { fusedReLU = relu }
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, name: String = "bn") {
         self.channels = channels
@@ -56,19 +64,29 @@ public final class BatchNorm2d: Layer {
     /// Channels per parallel chunk: enough planes that a dispatch pays for itself.
     private func minimumChannels(_ perChannel: Int) -> Int { Swift.max(1, Parallel.minimumWork / Swift.max(1, perChannel)) }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, training: training, fusing: nil) }
+
+    /// Forward, with `relu` (the layer that takes this one's output next, as in conv-BN-ReLU)
+    /// computed in the same pass: max(0, BN(x)) goes straight into the ReLU's output, which
+    /// the ReLU's forward then passes on, and the backward that follows applies the ReLU's
+    /// mask while it reads the gradient (the ReLU passes that on unmasked). The same bits as
+    /// the two layers apart, one pass over the activation fewer each way.
+    func forward(_ x: Tensor, training: Bool, fusing relu: ReLU?) -> Tensor {
         OpProfile.measure(.batchNorm) {
             let c = channels
             precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)) needs [N, \(c), H, W], got \(x.shape)")
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
             lastTraining = training
             input = x
-            output.resize(x.shape)
+            lastFusedReLU = relu
+            relu?.expectsFusedInput = true
+            let out = relu?.output ?? output
+            out.resize(x.shape)
             if training {
                 // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
                 precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
             }
-            let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
+            let xp = SendablePointer(x.data), yp = SendablePointer(out.data), fused = relu != nil
             let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
             let um = SendablePointer(usedMean.data)
@@ -99,11 +117,15 @@ public final class BatchNorm2d: Layer {
                     let scale = g.p[ch], shift = b.p[ch]
                     for i in 0..<n {
                         let o = (i * c + ch) * area
-                        tk_bn_normalize(area, xp.p + o, mean, inv, scale, shift, nil, yp.p + o)
+                        if fused {
+                            tk_bn_normalize_relu(area, xp.p + o, mean, inv, scale, shift, yp.p + o)
+                        } else {
+                            tk_bn_normalize(area, xp.p + o, mean, inv, scale, shift, nil, yp.p + o)
+                        }
                     }
                 }
             }
-            return output
+            return out
         }
     }
 
@@ -149,10 +171,19 @@ public final class BatchNorm2d: Layer {
             precondition(dy.count == x.count, "BatchNorm2d.backward: gradient \(dy.shape) for input \(x.shape)")
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
             gradInput.resize(x.shape)
+            // Fused: dy is the gradient at the ReLU's output, masked here by that output.
+            let mask = lastFusedReLU.map { SendablePointer($0.output.data) }
+            if let relu = lastFusedReLU {
+                precondition(relu.output.count == dy.count, "BatchNorm2d.backward: fused ReLU output \(relu.output.shape) for gradient \(dy.shape)")
+            }
             let gp = SendablePointer(dy.data), xp = SendablePointer(x.data), dx = SendablePointer(gradInput.data)
             let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data), g = SendablePointer(gamma.value.data)
             let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
             let training = lastTraining
+            let masked: SendablePointer<Float>? = training ? nil : lastFusedReLU.map {
+                $0.gradInput.resize(dy.shape)
+                return SendablePointer($0.gradInput.data)
+            }
             Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
                 for ch in lo..<hi {
                     // sum dy and sum dy * xHat, with xHat = (x - mean) * invStd: one pass over
@@ -163,7 +194,12 @@ public final class BatchNorm2d: Layer {
                     for i in 0..<n {
                         let o = (i * c + ch) * area
                         withUnsafeMutableBytes(of: &sums) {
-                            tk_bn_backward_sums(area, gp.p + o, xp.p + o, mean, $0.baseAddress!.assumingMemoryBound(to: Float.self))
+                            let s = $0.baseAddress!.assumingMemoryBound(to: Float.self)
+                            if let mask {
+                                tk_bn_backward_sums_relu(area, gp.p + o, mask.p + o, xp.p + o, mean, s)
+                            } else {
+                                tk_bn_backward_sums(area, gp.p + o, xp.p + o, mean, s)
+                            }
                         }
                         sDy += Double(sums.0)
                         sDyXmu += Double(sums.1)
@@ -178,12 +214,18 @@ public final class BatchNorm2d: Layer {
                         let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
                         for i in 0..<n {
                             let o = (i * c + ch) * area
-                            tk_bn_backward_input(area, gp.p + o, xp.p + o, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                            if let mask {
+                                tk_bn_backward_input_relu(area, gp.p + o, mask.p + o, xp.p + o, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                            } else {
+                                tk_bn_backward_input(area, gp.p + o, xp.p + o, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                            }
                         }
                     } else {
                         for i in 0..<n {
                             let o = (i * c + ch) * area
-                            tk_bn_normalize(area, gp.p + o, 0, k, 1, 0, nil, dx.p + o)
+                            // Fused, the masked gradient goes through the ReLU's own buffer.
+                            if let mask, let masked { tk_relu_backward(area, mask.p + o, gp.p + o, masked.p + o) }
+                            tk_bn_normalize(area, (masked ?? gp).p + o, 0, k, 1, 0, nil, dx.p + o)
                         }
                     }
                 }

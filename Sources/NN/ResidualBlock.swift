@@ -68,7 +68,7 @@ public final class ResidualBlock: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.elementwise) {
             var h = conv1.forward(x, training: training)
-            h = bn1.forward(h, training: training)
+            h = bn1.forward(h, training: training, fusing: relu1)
             h = relu1.forward(h, training: training)
             h = conv2.forward(h, training: training)
             h = bn2.forward(h, training: training)

@@ -14,7 +14,14 @@ public final class Sequential: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         var h = x
-        for layer in layers { h = layer.forward(h, training: training) }
+        for (i, layer) in layers.enumerated() {
+            // A BatchNorm2d computes the ReLU after it in the same pass (`BatchNorm2d.fuse`).
+            if let bn = layer as? BatchNorm2d, let relu = bn.fusedReLU, i + 1 < layers.count, layers[i + 1] === relu {
+                h = bn.forward(h, training: training, fusing: relu)
+            } else {
+                h = layer.forward(h, training: training)
+            }
+        }
         return h
     }
 

@@ -1,5 +1,6 @@
 import CBLAS
 import CDNNL
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,20 +10,25 @@ public enum BLAS {
     /// Which library computes `gemm`. The two agree to float rounding but not bit for bit, so
     /// the backend is part of where a result was computed (`RunEnvironment.gemm`).
     public enum Backend: String, Sendable, CaseIterable {
-        /// OpenBLAS's `cblas_sgemm`, the default (the README's results were computed on it).
+        /// OpenBLAS's `cblas_sgemm`, the default except on AMD processors.
         case openBLAS = "openblas"
         /// oneDNN's `dnnl_sgemm`: it picks its kernels from the CPU's features rather than its
-        /// model number. On whole training steps it came out even with OpenBLAS's SkylakeX
-        /// kernels within a shared machine's noise (Xeon family 6 model 207, AVX-512,
-        /// `Benchmarks/gemm_backends.sh`: 0.93-1.02 in one run, 0.96-1.33 in another), so it
-        /// stays a choice to measure, not the default.
+        /// model number. On whole training steps (`Benchmarks/gemm_backends.sh`, oneDNN /
+        /// OpenBLAS) it was faster on the AMD EPYC (Zen 4, OpenBLAS's Cooperlake kernels; 5
+        /// rounds: MLP 0.81, ResNet-20 0.95, VGG-16 0.95, ViT 0.93, DenseNet-40 0.97,
+        /// MobileNetV2 0.98), so it is the default there; on the Intel Xeon (family 6 model
+        /// 207, SkylakeX kernels) it came out even within a shared machine's noise (0.93-1.02
+        /// in one run, 0.96-1.33 in another), so OpenBLAS stays the default elsewhere.
         case oneDNN = "onednn"
+
+        /// The default on this CPU (see the cases).
+        public static var measuredDefault: Backend { tk_cpu_is_amd() != 0 ? .oneDNN : .openBLAS }
     }
 
-    /// The backend in use: `TOPIARY_GEMM` (`openblas` or `onednn`) at start-up, else OpenBLAS.
-    /// Set it before any model runs, not while GEMMs are running.
+    /// The backend in use: `TOPIARY_GEMM` (`openblas` or `onednn`) at start-up, else
+    /// `Backend.measuredDefault`. Set it before any model runs, not while GEMMs are running.
     nonisolated(unsafe) public static var backend: Backend =
-        getenv("TOPIARY_GEMM").flatMap { Backend(rawValue: String(cString: $0)) } ?? .openBLAS
+        getenv("TOPIARY_GEMM").flatMap { Backend(rawValue: String(cString: $0)) } ?? .measuredDefault
 
     /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, with op = transpose when the flag is set.
     /// `lda`, `ldb`, `ldc` default to the packed row strides.

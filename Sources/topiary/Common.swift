@@ -10,7 +10,7 @@ struct ComputeOptions: ParsableArguments {
     var threads: Int?
     @Option(help: "Kernels for pruned layers: dense, auto (sparse kernels below a measured density) or sparse (default: TOPIARY_KERNELS, else auto).")
     var kernels: String?
-    @Option(help: "Library for matrix products: openblas or onednn (default: TOPIARY_GEMM, else openblas).")
+    @Option(help: "Library for matrix products: openblas or onednn (default: TOPIARY_GEMM, else onednn on AMD processors and openblas on others).")
     var gemm: String?
 
     func apply() throws {

@@ -202,6 +202,20 @@ struct DenseKernelsTests {
                 tk_bn_normalize_relu6(n, x, 0.25, 1.5, 3, 2, &fused)
                 #expect(fused == clamped, "bn + relu6 \(isa)")
                 if n > 100 { #expect(clamped.contains(0) && clamped.contains(6) && clamped.contains { $0 > 0 && $0 < 6 }) }
+                // Fused with ReLU, forward and backward: the bits of the kernels in a row.
+                var relu = plain, fusedReLU = plain, masked = plain, dxApart = plain, dxFused = plain
+                tk_relu_forward(n, plain, &relu)
+                tk_bn_normalize_relu(n, x, 0.25, 1.5, 3, 2, &fusedReLU)
+                #expect(fusedReLU == relu, "bn + relu \(isa)")
+                tk_relu_backward(n, relu, dy, &masked)
+                var apartSums: [Float] = [0, 0], fusedSums: [Float] = [0, 0]
+                tk_bn_backward_sums(n, masked, x, 0.25, &apartSums)
+                tk_bn_backward_sums_relu(n, dy, relu, x, 0.25, &fusedSums)
+                #expect(fusedSums == apartSums, "bn backward sums + relu \(isa)")
+                tk_bn_backward_input(n, masked, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxApart)
+                tk_bn_backward_input_relu(n, dy, relu, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxFused)
+                #expect(dxFused == dxApart, "bn backward input + relu \(isa)")
+                if n > 100 { #expect(relu.contains(0) && relu.contains { $0 > 0 }) }
                 tk_bn_backward_input(n, dy, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dx)
                 var sums: [Float] = [0, 0]
                 tk_bn_backward_sums(n, dy, x, 0.25, &sums)

@@ -33,6 +33,8 @@ int tk_isa_thread_override(void);
 int tk_isa_set_thread_override(int level);
 /// "portable", "avx2" or "avx512".
 const char *tk_isa_name(tk_isa isa);
+/// 1 on an AMD processor (cpuid's vendor), else 0: some defaults are measured per vendor.
+int tk_cpu_is_amd(void);
 
 // ---- kernels (one entry per operation; each dispatches to the active level's variant) ----
 
@@ -79,6 +81,13 @@ void tk_layernorm_backward(size_t rows, size_t d, const float *dy, const float *
 void tk_bn_normalize(size_t n, const float *x, float mean, float inv, float scale, float shift, float *xhat, float *y);
 /// ReLU6 of one BatchNorm plane in one pass: the bits of tk_bn_normalize then tk_relu6_forward.
 void tk_bn_normalize_relu6(size_t n, const float *x, float mean, float inv, float scale, float shift, float *y);
+/// ReLU of one BatchNorm plane in one pass: the bits of tk_bn_normalize then tk_relu_forward.
+void tk_bn_normalize_relu(size_t n, const float *x, float mean, float inv, float scale, float shift, float *y);
+/// tk_bn_backward_sums of tk_relu_backward(y, dy) (dy where y > 0, else 0) without writing it: the same bits.
+void tk_bn_backward_sums_relu(size_t n, const float *dy, const float *y, const float *x, float mean, float *sums);
+/// tk_bn_backward_input of tk_relu_backward(y, dy) without writing it: the same bits.
+void tk_bn_backward_input_relu(size_t n, const float *dy, const float *y, const float *x, float mean, float inv,
+                               float k, float meanDy, float meanDyH, float *dx);
 /// BatchNorm backward's two sums over one plane in one pass (16 lanes each, fixed order):
 /// sums[0] = sum dy, sums[1] = sum dy * (x - mean).
 void tk_bn_backward_sums(size_t n, const float *dy, const float *x, float mean, float *sums);
