@@ -14,15 +14,18 @@ public final class Sequential: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         var h = x
-        for (i, layer) in layers.enumerated() {
-            // A BatchNorm2d computes the ReLU after it in the same pass (`BatchNorm2d.fuse`).
-            if let bn = layer as? BatchNorm2d, let relu = bn.fusedReLU, i + 1 < layers.count, layers[i + 1] === relu {
-                h = bn.forward(h, training: training, fusing: relu)
-            } else {
-                h = layer.forward(h, training: training)
-            }
-        }
+        for i in layers.indices { h = forwardLayer(i, h, training: training) }
         return h
+    }
+
+    /// Layer `i`'s forward as this network runs it: a BatchNorm2d computes the ReLU after it in
+    /// the same pass (`BatchNorm2d.fuse`), which then passes its input on. For profilers that
+    /// time the layers one by one.
+    package func forwardLayer(_ i: Int, _ h: Tensor, training: Bool) -> Tensor {
+        if let bn = layers[i] as? BatchNorm2d, let relu = bn.fusedReLU, i + 1 < layers.count, layers[i + 1] === relu {
+            return bn.forward(h, training: training, fusing: relu)
+        }
+        return layers[i].forward(h, training: training)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {

@@ -76,7 +76,7 @@ struct Bench: ParsableCommand {
         for i in 0..<x.count { x[i] = rng.normal() }
         let labels = (0..<batchSize).map { _ in Int32(rng.below(classes)) }
         let dLogits = Tensor(shape: [0])
-        var profiler = profile ? LayerProfiler(net.network.layers) : nil
+        var profiler = profile ? LayerProfiler(net.network) : nil
         OpProfile.enabled = profile
         defer { OpProfile.enabled = false }
         func step() {

@@ -5,11 +5,12 @@ import Tensor
 /// Runs a network's top-level layers one by one and accumulates wall time per distinct layer
 /// summary (layers of one shape share a row), forward and backward apart: `bench --profile`.
 struct LayerProfiler {
-    let layers: [any Layer]
+    let network: Sequential
+    var layers: [any Layer] { network.layers }
     private(set) var forwardNanos: [String: UInt64] = [:]
     private(set) var backwardNanos: [String: UInt64] = [:]
 
-    init(_ layers: [any Layer]) { self.layers = layers }
+    init(_ network: Sequential) { self.network = network }
 
     static func kind(_ layer: any Layer) -> String { layer.summary }
 
@@ -20,9 +21,9 @@ struct LayerProfiler {
 
     mutating func forward(_ x: Tensor) -> Tensor {
         var h = x
-        for layer in layers {
+        for (i, layer) in layers.enumerated() {
             let t = DispatchTime.now().uptimeNanoseconds
-            h = layer.forward(h, training: true)
+            h = network.forwardLayer(i, h, training: true)
             forwardNanos[Self.kind(layer), default: 0] += DispatchTime.now().uptimeNanoseconds - t
         }
         return h
