@@ -44,23 +44,22 @@ public enum BLAS {
              a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
     }
 
-    /// `gemm` on a given backend (tests compare them while other tests run).
+    /// `gemm` on a given backend (tests compare them while other tests run, and set the size
+    /// below which oneDNN's products go to OpenBLAS and the thread count).
     static func gemm(
         on backend: Backend, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         _ a: UnsafePointer<Float>, lda: Int?, _ b: UnsafePointer<Float>, ldb: Int?,
-        beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int?
+        beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int?,
+        minimumProduct: Int = oneDNNMinimumProduct, threads: Int? = nil
     ) {
         let la = lda ?? (transA ? m : k)
         let lb = ldb ?? (transB ? k : n)
         let lc = ldc ?? n
-        // dnnl_sgemm leaves C untouched for k == 0 (C = beta C is due): OpenBLAS does that one.
-        if backend == .oneDNN, m > 0, n > 0, k > 0 {
-            // oneDNN's team size is the calling thread's OpenMP setting: keep it at `threads`
-            // (1 inside SampleWorkers, so each worker's GEMM stays on its own thread).
-            OpenMP.useThreads(requestedThreads)
-            let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k), alpha,
-                                    a, Int64(la), b, Int64(lb), beta, c, Int64(lc))  // 84 "T", 78 "N"
-            precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for \(m)x\(n)x\(k)")
+        // dnnl_sgemm leaves C untouched for k == 0 (C = beta C is due): OpenBLAS does that one,
+        // and the small products (`oneDNNMinimumProduct`).
+        if backend == .oneDNN, m > 0, n > 0, k > 0, m * n * k >= minimumProduct {
+            oneDNNGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: la, b, ldb: lb,
+                       beta: beta, c, ldc: lc, threads: threads ?? requestedThreads)
             return
         }
         withExtendedLifetime(BLASCore.choice) {}  // the kernel set is settled before the first call
@@ -68,6 +67,45 @@ public enum BLAS {
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
     }
+
+    /// `dnnl_sgemm` on `threads` threads: the longer side of C split into one block per thread,
+    /// each a single-threaded `dnnl_sgemm` on our workers. oneDNN's own OpenMP team would do the
+    /// same work, but its threads spin after each product and took the cores from the workers
+    /// of the layers that ran next: ViT-tiny's attention 61 → ~100 ms a step (AMD EPYC, batch
+    /// 128; 62 ms with `OMP_WAIT_POLICY=passive`, which libgomp reads only at load time).
+    /// Each element of C is still one call's full sum over k: the same bits for a given thread count.
+    private static func oneDNNGEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                   _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                                   beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+        @Sendable func run(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+            OpenMP.useThreads(1)
+            let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k), alpha,
+                                    a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))  // 84 "T", 78 "N"
+            precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for \(m)x\(n)x\(k)")
+        }
+        let byRows = m >= n, side = byRows ? m : n
+        let parts = Swift.min(threads, side / 16)
+        guard parts > 1 else { return run(m, n, a, b, c) }
+        let block = (side + parts - 1) / parts
+        let ap = SendablePointer(UnsafeMutablePointer(mutating: a)), bp = SendablePointer(UnsafeMutablePointer(mutating: b))
+        let cp = SendablePointer(c)
+        VectorISA.concurrentPerform(iterations: parts) { w in
+            let lo = w * block, len = Swift.min(side, lo + block) - lo
+            guard len > 0 else { return }
+            if byRows {
+                // Rows lo..<lo+len of C take those rows of op(A): A's rows, or its columns when transposed.
+                run(len, n, ap.p + (transA ? lo : lo * lda), bp.p, cp.p + lo * ldc)
+            } else {
+                // Columns of C take those columns of op(B): B's columns, or its rows when transposed.
+                run(m, len, ap.p, bp.p + (transB ? lo * ldb : lo), cp.p + lo)
+            }
+        }
+    }
+
+    /// The smallest m·n·k that the oneDNN backend sends to `dnnl_sgemm`; smaller products go to
+    /// OpenBLAS, whose per-call cost is lower: ViT-tiny's per-(sample, head) attention products
+    /// (65x65x32) took 107 ms a step on `dnnl_sgemm` against 61 on OpenBLAS (AMD EPYC, batch 128).
+    public static let oneDNNMinimumProduct = 1 << 20
 
     /// Tensor form: `c = alpha * op(a) @ op(b) + beta * c` for rank-2 tensors; resizes `c` when beta == 0.
     public static func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,

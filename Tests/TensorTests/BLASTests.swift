@@ -22,17 +22,20 @@ import Testing
 
     func random(_ n: Int, _ rng: inout RNG) -> [Float] { (0..<n).map { _ in rng.normal() } }
 
-    static let cases: [(BLAS.Backend, Bool, Bool, Int)] = BLAS.Backend.allCases.flatMap { backend in
+    /// Backend, transposes, k, and m x n on a thread count: 5x37 on 1 and 2 threads (oneDNN's
+    /// products split between workers by columns) and 37x5 on 2 (by rows).
+    static let cases: [(BLAS.Backend, Bool, Bool, Int, [Int])] = BLAS.Backend.allCases.flatMap { backend in
         [(false, false), (false, true), (true, false), (true, true)].flatMap { t in
-            [0, 3, 37].map { k in (backend, t.0, t.1, k) }
+            [0, 3, 37].flatMap { k in [[5, 37, 1], [5, 37, 2], [37, 5, 2]].map { (backend, t.0, t.1, k, $0) } }
         }
     }
 
+    /// Every product goes to the backend (no size threshold).
     @Test(arguments: cases)
-    func gemmMatchesTheDefinition(_ backend: BLAS.Backend, _ transA: Bool, _ transB: Bool, _ k: Int) {
+    func gemmMatchesTheDefinition(_ backend: BLAS.Backend, _ transA: Bool, _ transB: Bool, _ k: Int, _ shape: [Int]) {
         var rng = RNG(seed: 1)
-        // 37 columns: more than one 16-lane block with a remainder in either library's kernels.
-        let m = 5, n = 37, alpha: Float = 1.5, beta: Float = -0.5
+        // 37: more than one 16-lane block with a remainder in either library's kernels.
+        let (m, n, threads) = (shape[0], shape[1], shape[2]), alpha: Float = 1.5, beta: Float = -0.5
         let a = random(Swift.max(m * k, 1), &rng), b = random(Swift.max(k * n, 1), &rng), c = random(m * n, &rng)
         let lda = transA ? m : k, ldb = transB ? k : n
         let expected = naive(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
@@ -43,7 +46,7 @@ import Testing
                 out.withUnsafeMutableBufferPointer { cp in
                     BLAS.gemm(on: backend, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                               ap.baseAddress!, lda: Swift.max(lda, 1), bp.baseAddress!, ldb: Swift.max(ldb, 1),
-                              beta: beta, cp.baseAddress!, ldc: n)
+                              beta: beta, cp.baseAddress!, ldc: n, minimumProduct: 0, threads: threads)
                 }
             }
         }
@@ -62,7 +65,8 @@ import Testing
             b.withUnsafeBufferPointer { bp in
                 out.withUnsafeMutableBufferPointer { cp in
                     BLAS.gemm(on: backend, transA: false, transB: false, m: 3, n: 3, k: 2, alpha: 2,
-                              ap.baseAddress!, lda: 4, bp.baseAddress!, ldb: 3, beta: 1, cp.baseAddress!, ldc: 5)
+                              ap.baseAddress!, lda: 4, bp.baseAddress!, ldb: 3, beta: 1, cp.baseAddress!, ldc: 5,
+                              minimumProduct: 0)
                 }
             }
         }
