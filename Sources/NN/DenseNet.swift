@@ -128,9 +128,11 @@ public final class DenseBlock: Layer {
 
 extension ModelZoo.ConvBuilder {
     /// BN then ReLU on the current channels: DenseNet's pre-activation before a conv or the pooling.
+    /// The pair runs fused (`BatchNorm2d.fuse`): both sit in the network's top-level `Sequential`.
     mutating func bnReLU(name: String) {
-        layers.append(BatchNorm2d(channels, name: "\(name).bn"))
-        layers.append(ReLU(name: "\(name).relu"))
+        let bn = BatchNorm2d(channels, name: "\(name).bn"), relu = ReLU(name: "\(name).relu")
+        bn.fuse(relu)
+        layers += [bn, relu]
     }
 
     mutating func dense(layers count: Int, growth: Int, name: String) throws {

@@ -39,9 +39,10 @@ struct BatchNormReLUFusionTests {
         #expect(apart[0].contains(0) && apart[0].contains { $0 > 0 })
     }
 
-    @Test func zooModelsFuseTheirBatchNormReLUPairs() throws {
-        let vgg = try ModelZoo.make("vgg11", inputShape: [3, 32, 32], classes: 10, seed: 1)
-        let layers = vgg.network.layers
+    @Test(arguments: ["vgg11", "densenet40"])
+    func zooModelsFuseTheirBatchNormReLUPairs(_ name: String) throws {
+        let model = try ModelZoo.make(name, inputShape: [3, 32, 32], classes: 10, seed: 1)
+        let layers = model.network.layers
         let pairs = zip(layers, layers.dropFirst()).filter { $0 is BatchNorm2d && $1 is ReLU }
         #expect(!pairs.isEmpty)
         #expect(pairs.allSatisfy { ($0.0 as! BatchNorm2d).fusedReLU === ($0.1 as! ReLU) })
