@@ -270,6 +270,15 @@ void TK_VARIANT(bn_normalize_relu)(size_t n, const float *restrict x, float mean
     }
 }
 
+void TK_VARIANT(bn_normalize_add_relu)(size_t n, const float *restrict x, float mean, float inv, float scale,
+                                       float shift, const float *restrict s, float *restrict y) {
+    for (size_t j = 0; j < n; j++) {
+        float v = scale * ((x[j] - mean) * inv) + shift;  // bn_normalize's expression
+        float t = v + s[j];                               // add's
+        y[j] = t > 0 ? t : 0;                             // relu_forward's: the same bits
+    }
+}
+
 void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const float *restrict x, float mean,
                                   float *restrict sums) {
     #pragma clang fp contract(off) // no FMA: the same bits at every level

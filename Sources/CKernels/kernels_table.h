@@ -31,6 +31,8 @@
       (n, x, mean, inv, scale, shift, y)) \
     V(bn_normalize_relu, (size_t n, const float *x, float mean, float inv, float scale, float shift, float *y), \
       (n, x, mean, inv, scale, shift, y)) \
+    V(bn_normalize_add_relu, (size_t n, const float *x, float mean, float inv, float scale, float shift, const float *s, \
+                              float *y), (n, x, mean, inv, scale, shift, s, y)) \
     V(bn_backward_sums, (size_t n, const float *dy, const float *x, float mean, float *sums), (n, dy, x, mean, sums)) \
     V(bn_backward_sums_relu, (size_t n, const float *dy, const float *y, const float *x, float mean, float *sums), \
       (n, dy, y, x, mean, sums)) \

@@ -39,6 +39,14 @@ public final class ReLU: Activation {
         }
     }
 
+    /// Stands for `forward` when a fused kernel wrote this layer's output itself
+    /// (`BatchNorm2d.forward(_:training:adding:thenInto:)`): the observer sees it, and backward masks as usual.
+    func tookFusedOutput() {
+        passedThrough = false
+        expectsFusedInput = false
+        observer?(output)
+    }
+
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.activation) {
             if passedThrough { return dy }

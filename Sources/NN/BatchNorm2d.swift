@@ -66,27 +66,42 @@ public final class BatchNorm2d: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, training: training, fusing: nil) }
 
+    /// max(0, BN(x) + shortcut) in one pass, written into `relu`'s output, as a residual block
+    /// ends (`ResidualBlock`); `relu.tookFusedOutput()` then stands for its forward and its
+    /// backward masks as usual. This layer's own backward is unchanged.
+    func forward(_ x: Tensor, training: Bool, adding shortcut: Tensor, thenInto relu: ReLU) -> Tensor {
+        precondition(shortcut.shape == x.shape, "\(summary): shortcut \(shortcut.shape) vs main path \(x.shape)")
+        return normalize(x, training: training, into: relu.output, shortcut: shortcut, relu: true)
+    }
+
     /// Forward, with `relu` (the layer that takes this one's output next, as in conv-BN-ReLU)
     /// computed in the same pass: max(0, BN(x)) goes straight into the ReLU's output, which
     /// the ReLU's forward then passes on, and the backward that follows applies the ReLU's
     /// mask while it reads the gradient (the ReLU passes that on unmasked). The same bits as
     /// the two layers apart, one pass over the activation fewer each way.
     func forward(_ x: Tensor, training: Bool, fusing relu: ReLU?) -> Tensor {
+        let y = normalize(x, training: training, into: relu?.output ?? output, shortcut: nil, relu: relu != nil)
+        lastFusedReLU = relu
+        relu?.expectsFusedInput = true
+        return y
+    }
+
+    /// Forward into `out`, then + `shortcut` when given, then max(0, ·) when `relu`.
+    private func normalize(_ x: Tensor, training: Bool, into out: Tensor, shortcut: Tensor?, relu: Bool) -> Tensor {
         OpProfile.measure(.batchNorm) {
             let c = channels
             precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)) needs [N, \(c), H, W], got \(x.shape)")
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
             lastTraining = training
             input = x
-            lastFusedReLU = relu
-            relu?.expectsFusedInput = true
-            let out = relu?.output ?? output
+            lastFusedReLU = nil
             out.resize(x.shape)
             if training {
                 // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
                 precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
             }
-            let xp = SendablePointer(x.data), yp = SendablePointer(out.data), fused = relu != nil
+            let xp = SendablePointer(x.data), yp = SendablePointer(out.data), fused = relu
+            let sc = shortcut.map { SendablePointer($0.data) }
             let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
             let um = SendablePointer(usedMean.data)
@@ -117,7 +132,9 @@ public final class BatchNorm2d: Layer {
                     let scale = g.p[ch], shift = b.p[ch]
                     for i in 0..<n {
                         let o = (i * c + ch) * area
-                        if fused {
+                        if let sc {
+                            tk_bn_normalize_add_relu(area, xp.p + o, mean, inv, scale, shift, sc.p + o, yp.p + o)
+                        } else if fused {
                             tk_bn_normalize_relu(area, xp.p + o, mean, inv, scale, shift, yp.p + o)
                         } else {
                             tk_bn_normalize(area, xp.p + o, mean, inv, scale, shift, nil, yp.p + o)

@@ -12,7 +12,6 @@ public final class ResidualBlock: Layer {
     /// nil for the identity shortcut.
     public let projection: (conv: Conv2d, bn: BatchNorm2d)?
     private let relu2: ReLU
-    private let sum = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     public let inChannels: Int, outChannels: Int, stride: Int
     /// Channels between the two convolutions (`outChannels` unless compacted).
@@ -71,18 +70,16 @@ public final class ResidualBlock: Layer {
             h = bn1.forward(h, training: training, fusing: relu1)
             h = relu1.forward(h, training: training)
             h = conv2.forward(h, training: training)
-            h = bn2.forward(h, training: training)
             let shortcut: Tensor
             if let (c, b) = projection {
                 shortcut = b.forward(c.forward(x, training: training), training: training)
             } else {
                 shortcut = x
             }
-            precondition(shortcut.shape == h.shape, "\(summary): shortcut \(shortcut.shape) vs main path \(h.shape)")
-            sum.resize(h.shape)
-            let n = h.count, a = h.data, s = shortcut.data, o = sum.data
-            Ops.add(n, a, s, into: o)
-            return relu2.forward(sum, training: training)
+            // bn2, the sum and relu2 in one pass.
+            let y = bn2.forward(h, training: training, adding: shortcut, thenInto: relu2)
+            relu2.tookFusedOutput()
+            return y
         }
     }
 

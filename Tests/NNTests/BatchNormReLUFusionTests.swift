@@ -48,6 +48,30 @@ struct BatchNormReLUFusionTests {
         #expect(pairs.allSatisfy { ($0.0 as! BatchNorm2d).fusedReLU === ($0.1 as! ReLU) })
     }
 
+    /// A residual block (first BN-ReLU fused, bn2 + shortcut + ReLU in one pass) gives the bits
+    /// of its layers run one by one, with the identity and with the projection shortcut.
+    @Test(arguments: [[4, 4, 1], [3, 6, 2]])
+    func aResidualBlockGivesTheBitsOfItsLayersApart(_ config: [Int]) {
+        var rng = RNG(seed: 9, stream: "block")
+        let block = ResidualBlock(config[0], config[1], stride: config[2], name: "b", rng: &rng)
+        for bn in [block.bn1, block.bn2] + (block.projection.map { [$0.bn] } ?? []) {
+            for i in 0..<bn.channels {
+                bn.beta.value[i] = 0.3 * rng.normal()
+                bn.runningMean[i] = 0.1 * rng.normal()
+            }
+        }
+        let x = randomTensor([2, config[0], 6, 6], &rng)
+        // Evaluation mode: the running statistics stay put between the two computations.
+        let fused = block.forward(x, training: false).array
+        var h = block.conv1.forward(x, training: false)
+        h = ReLU().forward(block.bn1.forward(h, training: false), training: false)
+        let main = block.bn2.forward(block.conv2.forward(h, training: false), training: false).array
+        let shortcut = block.projection.map { $0.bn.forward($0.conv.forward(x, training: false), training: false).array } ?? x.array
+        let apart = zip(main, shortcut).map { max($0 + $1, 0) }
+        #expect(fused == apart)
+        #expect(apart.contains(0) && apart.contains { $0 > 0 })
+    }
+
     /// Run on its own (not by a `Sequential` that fuses it), a BatchNorm2d gives its own
     /// output, not the ReLU's, even when registered for fusion.
     @Test func aFusedLayerRunAloneIsUnchanged() {

@@ -216,6 +216,13 @@ struct DenseKernelsTests {
                 tk_bn_backward_input_relu(n, dy, relu, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxFused)
                 #expect(dxFused == dxApart, "bn backward input + relu \(isa)")
                 if n > 100 { #expect(relu.contains(0) && relu.contains { $0 > 0 }) }
+                // A residual block's end: BN, + shortcut, ReLU in one pass.
+                let shortcut = values(n, seed: UInt64(n) + 7)
+                var summed = plain, endApart = plain, endFused = plain
+                tk_add(n, plain, shortcut, &summed)
+                tk_relu_forward(n, summed, &endApart)
+                tk_bn_normalize_add_relu(n, x, 0.25, 1.5, 3, 2, shortcut, &endFused)
+                #expect(endFused == endApart, "bn + add + relu \(isa)")
                 tk_bn_backward_input(n, dy, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dx)
                 var sums: [Float] = [0, 0]
                 tk_bn_backward_sums(n, dy, x, 0.25, &sums)

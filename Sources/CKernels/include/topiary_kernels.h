@@ -83,6 +83,10 @@ void tk_bn_normalize(size_t n, const float *x, float mean, float inv, float scal
 void tk_bn_normalize_relu6(size_t n, const float *x, float mean, float inv, float scale, float shift, float *y);
 /// ReLU of one BatchNorm plane in one pass: the bits of tk_bn_normalize then tk_relu_forward.
 void tk_bn_normalize_relu(size_t n, const float *x, float mean, float inv, float scale, float shift, float *y);
+/// A residual block's end in one pass, y = max(0, BN(x) + s): the bits of tk_bn_normalize,
+/// tk_add and tk_relu_forward in a row.
+void tk_bn_normalize_add_relu(size_t n, const float *x, float mean, float inv, float scale, float shift, const float *s,
+                              float *y);
 /// tk_bn_backward_sums of tk_relu_backward(y, dy) (dy where y > 0, else 0) without writing it: the same bits.
 void tk_bn_backward_sums_relu(size_t n, const float *dy, const float *y, const float *x, float mean, float *sums);
 /// tk_bn_backward_input of tk_relu_backward(y, dy) without writing it: the same bits.
