@@ -141,6 +141,8 @@ public final class Conv2d: InputGradientSkippable {
     /// Whether the last forward ran on oneDNN (false: im2col or direct kernels, also when
     /// oneDNN declined a configuration), so tests can tell a fallback from the path they test.
     var lastForwardUsedOneDNN: Bool { !lastPlans.isEmpty }
+    /// Whether the last forward ran on oneDNN's Winograd kernels (`usesWinograd`).
+    var lastForwardUsedWinograd: Bool { lastPlans.first?.plan.winograd ?? false }
     /// Per worker: the library-layout input of the last training-mode forward, which backward
     /// reads (one per layer, whatever the batch size; evaluation-mode forwards use the
     /// workspace's shared buffer and backward converts again).
@@ -271,6 +273,18 @@ public final class Conv2d: InputGradientSkippable {
         g.outputArea > 16 || OneDNN.hasAVX512
     }
 
+    /// Whether a layer on oneDNN under `automatic` runs forward and backward data on oneDNN's
+    /// Winograd kernels (F(4x4, 3x3): fewer multiplications, other rounding): 3x3, stride 1, no
+    /// groups, with AVX-512, and in x out channels x output pixels at least 2^20. Measured on
+    /// the AMD EPYC (batch 128, 2 threads, alternating rounds): every VGG-16 layer qualifies, step
+    /// 1233 → 1017 ms; ResNet-20's 64-channel 8x8 layers (2^18) got slower on Winograd (step
+    /// 240 → 300 ms with them), so none of its layers qualifies.
+    func usesWinograd(_ g: ConvGeometry) -> Bool {
+        (algorithm ?? Conv2d.defaultAlgorithm) == .automatic && OneDNN.hasAVX512 && kernelHeight == 3
+            && kernelWidth == 3 && stride == 1 && groups == 1
+            && g.channels * outChannels * g.outputArea >= 1 << 20
+    }
+
     /// Whether a layer on oneDNN under `automatic` computes its weight gradient with im2col
     /// GEMMs instead (forward and the input gradient stay on oneDNN): on maps of 16 pixels or
     /// fewer oneDNN 2.6's backward-weights kernel is slow. VGG-16 (batch 128, AVX-512, per
@@ -312,9 +326,14 @@ public final class Conv2d: InputGradientSkippable {
             let shape = [hi - lo] + x.shape.dropFirst()
             let key = [w] + shape + [threads, preferred ? 1 : 0]
             if oneDNNPlans[key] == nil {
-                oneDNNPlans[key] = .some(OneDNNConvPlan(input: shape, outChannels: outChannels, kernel: kernelHeight,
-                                                        stride: stride, padding: padding, groups: groups,
-                                                        bias: bias != nil, preferred: preferred, threads: threads))
+                func make(winograd: Bool) -> OneDNNConvPlan? {
+                    OneDNNConvPlan(input: shape, outChannels: outChannels, kernel: kernelHeight, stride: stride,
+                                   padding: padding, groups: groups, bias: bias != nil, preferred: preferred,
+                                   threads: threads, winograd: winograd)
+                }
+                // Where oneDNN has no Winograd kernel for the layer, the direct one.
+                let wino = usesWinograd(g) ? make(winograd: true) : nil
+                oneDNNPlans[key] = .some(wino ?? make(winograd: false))
             }
             guard let plan = oneDNNPlans[key]! else { return [] }
             plans.append((plan, lo))

@@ -173,14 +173,17 @@ final class OneDNNConvPlan {
     let weightsSrc: OneDNNPort, weightsDiffDst: OneDNNPort, diffWeights: OneDNNPort, diffBias: OneDNNPort?
     /// The implementations oneDNN chose (forward, backward data, backward weights).
     let implementations: [String]
+    /// Whether forward and backward data use oneDNN's Winograd kernels.
+    let winograd: Bool
     /// The OpenMP team size the primitives were made for (set it on the executing thread).
     let threads: Int
 
     /// `preferred`: let oneDNN pick its own (blocked) layouts, converting at the edges;
     /// otherwise it must work on the plain ones.
     init?(input shape: [Int], outChannels: Int, kernel: Int, stride: Int, padding: Int, groups: Int,
-          bias hasBias: Bool, preferred: Bool, threads: Int) {
+          bias hasBias: Bool, preferred: Bool, threads: Int, winograd: Bool = false) {
         self.threads = threads
+        self.winograd = winograd
         guard let engine = OneDNN.engine, let attributes = OneDNN.attributes else { return nil }
         var s: dnnl_stream_t?
         guard dnnl_stream_create(&s, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let s else { return nil }
@@ -233,10 +236,13 @@ final class OneDNNConvPlan {
         var fd = dnnl_convolution_desc_t()
         var bd = dnnl_convolution_desc_t()
         var wd = dnnl_convolution_desc_t()
-        guard dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &srcAny, &weightsAny,
+        // Winograd (F(4x4, 3x3)) for forward and backward data only: oneDNN 2.6's Winograd
+        // backward-weights crashed here, and its direct one is what the layer had.
+        let algorithm = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct
+        guard dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algorithm, &srcAny, &weightsAny,
                                                  biasArg, &dstAny, strides, pads, pads) == dnnl_success,
               let (fpd, fp) = make(&fd, hint: nil),
-              dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &srcAny, &weightsAny, &dstAny,
+              dnnl_convolution_backward_data_desc_init(&bd, algorithm, &srcAny, &weightsAny, &dstAny,
                                                        strides, pads, pads) == dnnl_success,
               let (bpd, bp) = make(&bd, hint: fpd),
               dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &srcAny, &weightsAny,

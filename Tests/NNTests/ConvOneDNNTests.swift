@@ -25,13 +25,15 @@ import Tensor
         Case(inC: 3, outC: 2, kernel: 3, stride: 1, padding: 1, groups: 1, bias: false, batch: 1, height: 4, width: 4),  // dense layer
         Case(inC: 5, outC: 2, kernel: 3, stride: 1, padding: 1, groups: 1, bias: false, batch: 1, height: 4, width: 4),
         Case(inC: 5, outC: 7, kernel: 2, stride: 1, padding: 0, groups: 1, bias: true, batch: 1, height: 4, width: 5),
+        // 64 x 64 x 256 pixels = 2^20: Winograd under `automatic` with AVX-512.
+        Case(inC: 64, outC: 64, kernel: 3, stride: 1, padding: 1, groups: 1, bias: true, batch: 2, height: 16, width: 16),
     ]
 
     /// Forward, then backward with gradients pre-filled with 0.5 (so accumulation shows),
     /// on `threads` workers: output, input gradient, weight gradient, bias gradient. Also says
     /// whether the forward ran on oneDNN: a silent fallback to im2col would make an agreement
     /// test compare im2col with itself.
-    func run(_ k: Case, _ algorithm: Conv2d.Algorithm, threads: Int) -> (values: [[Float]], oneDNN: Bool) {
+    func run(_ k: Case, _ algorithm: Conv2d.Algorithm, threads: Int) -> (values: [[Float]], oneDNN: Bool, winograd: Bool) {
         var rng = RNG(seed: 31)
         let conv = Conv2d(k.inC, k.outC, kernel: k.kernel, stride: k.stride, padding: k.padding, groups: k.groups,
                           bias: k.bias, rng: &rng)
@@ -42,21 +44,22 @@ import Tensor
         Parallel.threads = threads
         defer { Parallel.threads = saved }
         let y = conv.forward(x, training: true).clone()
-        let ranOneDNN = conv.lastForwardUsedOneDNN
+        let ranOneDNN = conv.lastForwardUsedOneDNN, ranWinograd = conv.lastForwardUsedWinograd
         let dy = randomTensor(y.shape, &rng)
         conv.weight.grad.fill(0.5)
         conv.bias?.grad.fill(0.5)
         let dx = conv.backward(dy).array
-        return ([y.array, dx, conv.weight.grad.array, conv.bias?.grad.array ?? []], ranOneDNN)
+        return ([y.array, dx, conv.weight.grad.array, conv.bias?.grad.array ?? []], ranOneDNN, ranWinograd)
     }
 
     @Test(arguments: cases)
     func oneDNNMatchesIm2col(_ k: Case) {
-        let (reference, im2colUsedOneDNN) = run(k, .im2col, threads: 1)
+        let (reference, im2colUsedOneDNN, _) = run(k, .im2col, threads: 1)
         #expect(!im2colUsedOneDNN)
         for algorithm in [Conv2d.Algorithm.oneDNN, .oneDNNPlain] {
             for threads in [1, 2] {
-                let (got, usedOneDNN) = run(k, algorithm, threads: threads)
+                let (got, usedOneDNN, usedWinograd) = run(k, algorithm, threads: threads)
+                #expect(!usedWinograd, "\(k.testDescription) \(algorithm): Winograd is for automatic only")
                 #expect(usedOneDNN, "\(k.testDescription) \(algorithm) \(threads) threads: oneDNN built no plan (fell back to im2col)")
                 for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
                     expectClose(got[i], reference[i].map(Double.init), rel: 1e-4, abs: 1e-4,
@@ -68,14 +71,17 @@ import Tensor
 
     /// `automatic` sends maps of 16 pixels or fewer to oneDNN only with AVX-512 kernels, and
     /// there (but for depthwise layers) computes the weight gradient with im2col GEMMs while
-    /// forward and the input gradient stay on oneDNN; every mix matches im2col.
+    /// forward and the input gradient stay on oneDNN; large 3x3 stride-1 layers run forward and
+    /// the input gradient on Winograd kernels (`usesWinograd`); every mix matches im2col.
     @Test(arguments: cases)
     func automaticMatchesIm2col(_ k: Case) {
-        let (reference, _) = run(k, .im2col, threads: 1)
+        let (reference, _, _) = run(k, .im2col, threads: 1)
         let area = ((k.height + 2 * k.padding - k.kernel) / k.stride + 1) * ((k.width + 2 * k.padding - k.kernel) / k.stride + 1)
         for threads in [1, 2] {
-            let (got, usedOneDNN) = run(k, .automatic, threads: threads)
+            let (got, usedOneDNN, usedWinograd) = run(k, .automatic, threads: threads)
             #expect(usedOneDNN == (area > 16 || OneDNN.hasAVX512), "\(k.testDescription) \(threads) threads")
+            let qualifies = k.kernel == 3 && k.stride == 1 && k.groups == 1 && k.inC * k.outC * area >= 1 << 20
+            #expect(usedWinograd == (qualifies && OneDNN.hasAVX512), "\(k.testDescription) \(threads) threads: Winograd")
             for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
                 expectClose(got[i], reference[i].map(Double.init), rel: 1e-4, abs: 1e-4,
                             "\(k.testDescription) automatic \(threads) threads: \(what)")
