@@ -324,7 +324,8 @@ public final class Conv2d: InputGradientSkippable {
             let lo = w * per, hi = Swift.min(n, lo + per)
             guard lo < hi else { break }
             let shape = [hi - lo] + x.shape.dropFirst()
-            let key = [w] + shape + [threads, preferred ? 1 : 0]
+            let winograd = usesWinograd(g)
+            let key = [w] + shape + [threads, preferred ? 1 : 0, winograd ? 1 : 0]
             if oneDNNPlans[key] == nil {
                 func make(winograd: Bool) -> OneDNNConvPlan? {
                     OneDNNConvPlan(input: shape, outChannels: outChannels, kernel: kernelHeight, stride: stride,
@@ -332,7 +333,7 @@ public final class Conv2d: InputGradientSkippable {
                                    threads: threads, winograd: winograd)
                 }
                 // Where oneDNN has no Winograd kernel for the layer, the direct one.
-                let wino = usesWinograd(g) ? make(winograd: true) : nil
+                let wino = winograd ? make(winograd: true) : nil
                 oneDNNPlans[key] = .some(wino ?? make(winograd: false))
             }
             guard let plan = oneDNNPlans[key]! else { return [] }
