@@ -102,9 +102,10 @@ public enum BLAS {
         }
     }
 
-    /// The smallest m·n·k that the oneDNN backend sends to `dnnl_sgemm`; smaller products go to
-    /// OpenBLAS, whose per-call cost is lower: ViT-tiny's per-(sample, head) attention products
-    /// (65x65x32) took 107 ms a step on `dnnl_sgemm` against 61 on OpenBLAS (AMD EPYC, batch 128).
+    /// The smallest m·n·k that the oneDNN backend sends to `dnnl_sgemm`; smaller products (ViT's
+    /// per-(sample, head) attention products, 65x65x32) stay on OpenBLAS, as before the backend
+    /// existed. Not measured on its own: the slower attention seen on oneDNN turned out to be
+    /// its spinning OpenMP team (`oneDNNGEMM`), not the size of the products.
     public static let oneDNNMinimumProduct = 1 << 20
 
     /// Tensor form: `c = alpha * op(a) @ op(b) + beta * c` for rank-2 tensors; resizes `c` when beta == 0.
