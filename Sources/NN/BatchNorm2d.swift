@@ -36,7 +36,7 @@ public final class BatchNorm2d: Layer {
     private let usedMean: Tensor
     private var lastTraining = false
     /// The ReLU that follows this layer in a `Sequential`, which then runs the two fused (`fuse`).
-    private(set) weak var fusedReLU: ReLU?
+    private(set) var fusedReLU: ReLU?
     /// The ReLU the last forward computed too (`forward(_:training:fusing:)`), whose mask backward applies.
     private var lastFusedReLU: ReLU?
 
@@ -100,7 +100,7 @@ public final class BatchNorm2d: Layer {
                 // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
                 precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
             }
-            let xp = SendablePointer(x.data), yp = SendablePointer(out.data), fused = relu
+            let xp = SendablePointer(x.data), yp = SendablePointer(out.data)
             let sc = shortcut.map { SendablePointer($0.data) }
             let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
@@ -134,7 +134,7 @@ public final class BatchNorm2d: Layer {
                         let o = (i * c + ch) * area
                         if let sc {
                             tk_bn_normalize_add_relu(area, xp.p + o, mean, inv, scale, shift, sc.p + o, yp.p + o)
-                        } else if fused {
+                        } else if relu {
                             tk_bn_normalize_relu(area, xp.p + o, mean, inv, scale, shift, yp.p + o)
                         } else {
                             tk_bn_normalize(area, xp.p + o, mean, inv, scale, shift, nil, yp.p + o)

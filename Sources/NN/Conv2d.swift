@@ -149,8 +149,6 @@ public final class Conv2d: InputGradientSkippable {
     private var blockedInputs: [Tensor] = []
     /// Whether `blockedInputs` holds the last forward's input.
     private var keptBlockedInput = false
-    /// Whether the last oneDNN forward leaves the weight gradient to im2col GEMMs (`weightGradientOnIm2col`).
-    private var lastWeightGradientOnIm2col = false
     /// Output and input gradient: the layer's own, or buffers a composite shares (`DenseBlock`).
     var output = Tensor(shape: [0])
     var gradInput = Tensor(shape: [0])
@@ -377,8 +375,8 @@ public final class Conv2d: InputGradientSkippable {
             lastPlans = oneDNNPlans(x, g)
             if !lastPlans.isEmpty {
                 let scratch = lastPlans.enumerated().map { workspace.oneDNNScratch($0.offset, for: $0.element.plan) }
-                lastWeightGradientOnIm2col = weightGradientOnIm2col(g)
-                keptBlockedInput = training && keepsLibraryInput && !lastWeightGradientOnIm2col
+                // With the weight gradient on im2col, backward never reads the library-layout input.
+                keptBlockedInput = training && keepsLibraryInput && !weightGradientOnIm2col(g)
                 let inputs = blockedInputPointers(forward: true)
                 let xp = SendablePointer(x.data), yp = SendablePointer(output.data), wp = SendablePointer(weight.value.data)
                 let bp = bias.map { SendablePointer($0.value.data) }
@@ -453,7 +451,7 @@ public final class Conv2d: InputGradientSkippable {
                 }
                 let xp = SendablePointer(x.data), wp = SendablePointer(weight.value.data), dyp = SendablePointer(dy.data)
                 let dxp = computesInputGradient ? SendablePointer(gradInput.data) : nil
-                let hasBias = bias != nil, ready = keptBlockedInput, onDNN = !lastWeightGradientOnIm2col
+                let hasBias = bias != nil, ready = keptBlockedInput, onDNN = !weightGradientOnIm2col(g)
                 let inputs = blockedInputPointers(forward: false)
                 let inSize = g.channels * g.height * g.width, outSize = o * area
                 runPlans(lastPlans) { plan, first, w in
