@@ -40,6 +40,19 @@ public final class BatchNorm2d: Layer {
     /// The ReLU the last forward computed too (`forward(_:training:fusing:)`), whose mask backward applies.
     private var lastFusedReLU: ReLU?
 
+    /// Whether inputs may have more channels than this layer, of which it normalises the first
+    /// `channels` in place (`DenseBlock`'s layers read a prefix of the block's feature tensor,
+    /// which would otherwise be copied out per layer). Output and input gradient have `channels`.
+    var readsChannelPrefix = false
+
+    /// `[N, channels, H, W]` for input `x`, and the distance between samples in `x`.
+    private func layout(_ x: Tensor, _ caller: String) -> (shape: [Int], sampleStride: Int) {
+        let c = channels
+        precondition(x.rank == 4 && (x.shape[1] == c || (readsChannelPrefix && x.shape[1] > c)),
+                     "BatchNorm2d(\(c))\(caller) needs [N, \(c), H, W], got \(x.shape)")
+        return ([x.shape[0], c, x.shape[2], x.shape[3]], x.shape[1] * x.shape[2] * x.shape[3])
+    }
+
     /// Marks `relu` as the layer after this one in a `Sequential`, which then calls
     /// `forward(_:training:fusing:)` for the pair.
     func fuse(_ relu: ReLU) { fusedReLU = relu }
@@ -70,7 +83,7 @@ public final class BatchNorm2d: Layer {
     /// ends (`ResidualBlock`); `relu.tookFusedOutput()` then stands for its forward and its
     /// backward masks as usual. This layer's own backward is unchanged.
     func forward(_ x: Tensor, training: Bool, adding shortcut: Tensor, thenInto relu: ReLU) -> Tensor {
-        precondition(shortcut.shape == x.shape, "\(summary): shortcut \(shortcut.shape) vs main path \(x.shape)")
+        precondition(shortcut.shape == layout(x, "").shape, "\(summary): shortcut \(shortcut.shape) vs main path \(x.shape)")
         return normalize(x, training: training, into: relu.output, shortcut: shortcut, relu: true)
     }
 
@@ -90,12 +103,12 @@ public final class BatchNorm2d: Layer {
     private func normalize(_ x: Tensor, training: Bool, into out: Tensor, shortcut: Tensor?, relu: Bool) -> Tensor {
         OpProfile.measure(.batchNorm) {
             let c = channels
-            precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)) needs [N, \(c), H, W], got \(x.shape)")
+            let (shape, xs) = layout(x, "")
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
             lastTraining = training
             input = x
             lastFusedReLU = nil
-            out.resize(x.shape)
+            out.resize(shape)
             if training {
                 // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
                 precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
@@ -113,11 +126,11 @@ public final class BatchNorm2d: Layer {
                         // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
                         // cancellation; per-plane Float sums are combined in Double.
                         var s: Double = 0
-                        for i in 0..<n { s += Double(Ops.sum(area, xp.p + (i * c + ch) * area)) }
+                        for i in 0..<n { s += Double(Ops.sum(area, xp.p + i * xs + ch * area)) }
                         mean = Float(s / Double(m))
                         var q: Double = 0
                         for i in 0..<n {
-                            q += Double(Ops.sumSquaredDeviations(area, xp.p + (i * c + ch) * area, mean: mean))
+                            q += Double(Ops.sumSquaredDeviations(area, xp.p + i * xs + ch * area, mean: mean))
                         }
                         let variance = Float(q / Double(m))
                         rm.p[ch] = (1 - mom) * rm.p[ch] + mom * mean
@@ -131,13 +144,13 @@ public final class BatchNorm2d: Layer {
                     um.p[ch] = mean
                     let scale = g.p[ch], shift = b.p[ch]
                     for i in 0..<n {
-                        let o = (i * c + ch) * area
+                        let o = (i * c + ch) * area, xo = i * xs + ch * area
                         if let sc {
-                            tk_bn_normalize_add_relu(area, xp.p + o, mean, inv, scale, shift, sc.p + o, yp.p + o)
+                            tk_bn_normalize_add_relu(area, xp.p + xo, mean, inv, scale, shift, sc.p + o, yp.p + o)
                         } else if relu {
-                            tk_bn_normalize_relu(area, xp.p + o, mean, inv, scale, shift, yp.p + o)
+                            tk_bn_normalize_relu(area, xp.p + xo, mean, inv, scale, shift, yp.p + o)
                         } else {
-                            tk_bn_normalize(area, xp.p + o, mean, inv, scale, shift, nil, yp.p + o)
+                            tk_bn_normalize(area, xp.p + xo, mean, inv, scale, shift, nil, yp.p + o)
                         }
                     }
                 }
@@ -150,30 +163,39 @@ public final class BatchNorm2d: Layer {
     /// backward reads), with the statistics that forward used (running statistics are not
     /// touched again): the same bits as that forward, for composites that share `output`
     /// between layers and recompute it in backward instead of keeping one copy per layer.
-    func renormalize(_ x: Tensor) { renormalize(x, into: output, relu6: false) }
+    func renormalize(_ x: Tensor) { renormalize(x, into: output, clamp: .none) }
 
     /// `renormalize` followed by `relu.recompute` in one pass, writing only the ReLU6 output
     /// (this layer's own output is left stale: its backward reads the input, not the output).
-    func renormalize(_ x: Tensor, clampedInto relu: ReLU6) { renormalize(x, into: relu.output, relu6: true) }
+    func renormalize(_ x: Tensor, clampedInto relu: ReLU6) { renormalize(x, into: relu.output, clamp: .relu6) }
 
-    private func renormalize(_ x: Tensor, into out: Tensor, relu6: Bool) {
+    /// As `renormalize(_:clampedInto:)` for the ReLU this layer's last forward fused
+    /// (`forward(_:training:fusing:)`): the same bits as that forward, and backward masks with it.
+    func renormalize(_ x: Tensor, rectifiedInto relu: ReLU) {
+        precondition(lastFusedReLU === relu, "\(summary).renormalize: the last forward did not fuse this ReLU")
+        renormalize(x, into: relu.output, clamp: .relu)
+    }
+
+    private enum Clamp { case none, relu, relu6 }
+
+    private func renormalize(_ x: Tensor, into out: Tensor, clamp: Clamp) {
         OpProfile.measure(.batchNorm) {
             let c = channels
-            precondition(x.rank == 4 && x.shape[1] == c, "BatchNorm2d(\(c)).renormalize needs [N, \(c), H, W], got \(x.shape)")
+            let (shape, xs) = layout(x, ".renormalize")
             let n = x.shape[0], area = x.shape[2] * x.shape[3]
             input = x
-            out.resize(x.shape)
+            out.resize(shape)
             let xp = SendablePointer(x.data), yp = SendablePointer(out.data)
             let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data)
             let g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             Parallel.forChunks(c, minimum: minimumChannels(n * area)) { lo, hi in
                 for ch in lo..<hi {
                     for i in 0..<n {
-                        let o = (i * c + ch) * area
-                        if relu6 {
-                            tk_bn_normalize_relu6(area, xp.p + o, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
-                        } else {
-                            tk_bn_normalize(area, xp.p + o, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], nil, yp.p + o)
+                        let o = (i * c + ch) * area, xo = i * xs + ch * area
+                        switch clamp {
+                        case .none: tk_bn_normalize(area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], nil, yp.p + o)
+                        case .relu: tk_bn_normalize_relu(area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
+                        case .relu6: tk_bn_normalize_relu6(area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
                         }
                     }
                 }
@@ -185,9 +207,10 @@ public final class BatchNorm2d: Layer {
         OpProfile.measure(.batchNorm) {
             let c = channels
             guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
-            precondition(dy.count == x.count, "BatchNorm2d.backward: gradient \(dy.shape) for input \(x.shape)")
+            let (shape, xs) = layout(x, ".backward")
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
-            gradInput.resize(x.shape)
+            precondition(dy.count == n * c * area, "BatchNorm2d.backward: gradient \(dy.shape) for input \(x.shape)")
+            gradInput.resize(shape)
             // Fused: dy is the gradient at the ReLU's output, masked here by that output.
             let mask = lastFusedReLU.map { SendablePointer($0.output.data) }
             if let relu = lastFusedReLU {
@@ -209,13 +232,13 @@ public final class BatchNorm2d: Layer {
                     let mean = um.p[ch], inv = sp.p[ch]
                     var sums: (Float, Float) = (0, 0)
                     for i in 0..<n {
-                        let o = (i * c + ch) * area
+                        let o = (i * c + ch) * area, xo = i * xs + ch * area
                         withUnsafeMutableBytes(of: &sums) {
                             let s = $0.baseAddress!.assumingMemoryBound(to: Float.self)
                             if let mask {
-                                tk_bn_backward_sums_relu(area, gp.p + o, mask.p + o, xp.p + o, mean, s)
+                                tk_bn_backward_sums_relu(area, gp.p + o, mask.p + o, xp.p + xo, mean, s)
                             } else {
-                                tk_bn_backward_sums(area, gp.p + o, xp.p + o, mean, s)
+                                tk_bn_backward_sums(area, gp.p + o, xp.p + xo, mean, s)
                             }
                         }
                         sDy += Double(sums.0)
@@ -230,11 +253,11 @@ public final class BatchNorm2d: Layer {
                         // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
                         let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
                         for i in 0..<n {
-                            let o = (i * c + ch) * area
+                            let o = (i * c + ch) * area, xo = i * xs + ch * area
                             if let mask {
-                                tk_bn_backward_input_relu(area, gp.p + o, mask.p + o, xp.p + o, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                                tk_bn_backward_input_relu(area, gp.p + o, mask.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
                             } else {
-                                tk_bn_backward_input(area, gp.p + o, xp.p + o, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                                tk_bn_backward_input(area, gp.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
                             }
                         }
                     } else {

@@ -6,19 +6,21 @@ import Tensor
 /// block returns `inChannels + layers * growth`.
 ///
 /// Forward writes every layer's output into its channel slice of one `[N, C_out, H, W]`
-/// feature tensor, and copies the first `inChannels + i * growth` channels out for layer
-/// `i` (a channel prefix is contiguous within a sample but not across samples). Backward
+/// feature tensor, whose first `inChannels + i * growth` channels layer `i`'s BN reads in
+/// place (`BatchNorm2d.readsChannelPrefix`: a channel prefix is contiguous within a sample
+/// but not across samples, so a copy would cost a pass per layer). Backward
 /// walks the layers in reverse over a copy of the output gradient: once the layers after
 /// `i` have added what they send back, the slice of layer `i`'s output is complete; its
 /// input gradient is then added to the channel prefix it read.
 ///
 /// Memory-efficient, as Pleiss et al. 2017's DenseNet: the layers share one set of buffers
-/// for their BN output, ReLU output, convolution output and every input
-/// gradient, instead of each keeping its own (which grows quadratically with depth). Backward
-/// recomputes layer `i`'s BN and ReLU outputs from the feature tensor with the statistics
-/// its forward used (the same bits) just before running its backward; the convolutions do
-/// not keep a library-layout copy of their input either. The cost is one BN-ReLU forward per
-/// layer and one oneDNN input reorder.
+/// for their BN-ReLU output, convolution output and every input gradient, instead of each
+/// keeping its own (which grows quadratically with depth). Each BN and its ReLU run as one
+/// pass (`BatchNorm2d.forward(_:training:fusing:)`), and backward recomputes layer `i`'s
+/// BN-ReLU output from the feature tensor with the statistics its forward used (the same
+/// bits) just before running its backward; the convolutions do not keep a library-layout
+/// copy of their input either. The cost is one BN-ReLU pass per layer and one oneDNN input
+/// reorder.
 public final class DenseBlock: Layer {
     /// One layer of the block: BN, ReLU, 3x3 conv.
     public struct Unit {
@@ -31,8 +33,6 @@ public final class DenseBlock: Layer {
 
     private let features = Tensor(shape: [0])
     private let gradFeatures = Tensor(shape: [0])
-    /// Scratch for one layer's input (forward, and backward's recomputation).
-    private let slice = Tensor(shape: [0])
     /// Scratch for one layer's output gradient (backward).
     private let gradSlice = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
@@ -62,6 +62,7 @@ public final class DenseBlock: Layer {
             (u.relu.output, u.relu.gradInput) = (reluOut, reluGrad)
             (u.conv.output, u.conv.gradInput) = (convOut, convGrad)
             u.conv.keepsLibraryInput = false
+            u.bn.readsChannelPrefix = true
         }
     }
 
@@ -90,10 +91,9 @@ public final class DenseBlock: Layer {
             Self.copyChannels(x.data, inChannels, from: 0, features.data, total, to: 0, count: inChannels, batch: n, area: area)
             for (i, u) in units.enumerated() {
                 let c = inChannels + i * growth
-                slice.resize([n, c, h, w])
-                Self.copyChannels(features.data, total, from: 0, slice.data, c, to: 0, count: c, batch: n, area: area)
-                let y = u.conv.forward(u.relu.forward(u.bn.forward(slice, training: training), training: training),
-                                       training: training)
+                // BN and ReLU in one pass into the ReLU's output, which its forward passes on.
+                let r = u.relu.forward(u.bn.forward(features, training: training, fusing: u.relu), training: training)
+                let y = u.conv.forward(r, training: training)
                 Self.copyChannels(y.data, growth, from: 0, features.data, total, to: c, count: growth, batch: n, area: area)
             }
             return features
@@ -109,10 +109,7 @@ public final class DenseBlock: Layer {
             for (i, u) in units.enumerated().reversed() {
                 let c = inChannels + i * growth
                 // The shared buffers hold the last layer's forward: recompute this layer's.
-                slice.resize([n, c, h, w])
-                Self.copyChannels(features.data, total, from: 0, slice.data, c, to: 0, count: c, batch: n, area: area)
-                u.bn.renormalize(slice)
-                u.relu.recompute(u.bn.output)
+                u.bn.renormalize(features, rectifiedInto: u.relu)
                 gradSlice.resize([n, growth, h, w])
                 Self.copyChannels(gradFeatures.data, total, from: c, gradSlice.data, growth, to: 0, count: growth, batch: n, area: area)
                 let d = u.bn.backward(u.relu.backward(u.conv.backward(gradSlice)))

@@ -39,6 +39,44 @@ struct BatchNormReLUFusionTests {
         #expect(apart[0].contains(0) && apart[0].contains { $0 > 0 })
     }
 
+    /// A BN that reads the first channels of a wider input in place (`readsChannelPrefix`, as
+    /// DenseBlock's layers do) gives the bits of the same BN on a copy of those channels:
+    /// output, input gradient, γ/β gradients and running statistics, plain and ReLU-fused
+    /// (forward, and the recomputation backward uses), in training and evaluation mode.
+    @Test(arguments: [true, false], [true, false])
+    func aChannelPrefixGivesTheBitsOfItsCopy(_ training: Bool, _ fused: Bool) {
+        func run(inPlace: Bool) -> [[Float]] {
+            var rng = RNG(seed: 5, stream: "prefix")
+            let c = 3, shape = [2, 5, 4, 3]
+            let bn = BatchNorm2d(c), relu = ReLU()
+            bn.readsChannelPrefix = inPlace
+            for i in 0..<c {
+                bn.gamma.value[i] = rng.normal()
+                bn.beta.value[i] = 0.3 * rng.normal()
+                bn.runningMean[i] = 0.2 * rng.normal()
+                bn.runningVar[i] = 0.5 + rng.uniform()
+            }
+            let wide = randomTensor(shape, &rng)
+            let x = inPlace ? wide : channels(wide, 0, c)
+            let y = fused ? relu.forward(bn.forward(x, training: training, fusing: relu), training: training)
+                          : bn.forward(x, training: training)
+            let out = y.array
+            // Backward after the recomputation a DenseBlock runs (the same bits as forward).
+            if fused { bn.renormalize(x, rectifiedInto: relu) } else { bn.renormalize(x) }
+            let again = fused ? relu.output.array : bn.output.array
+            let dy = randomTensor([2, c, 4, 3], &rng)
+            let dx = bn.backward(fused ? relu.backward(dy) : dy).array
+            return [out, again, dx, bn.gamma.grad.array, bn.beta.grad.array, bn.runningMean.array, bn.runningVar.array]
+        }
+        let copied = run(inPlace: false), inPlace = run(inPlace: true)
+        #expect(copied[0] == copied[1], "recomputation")
+        for (i, what) in ["output", "recomputed output", "input gradient", "γ gradient", "β gradient",
+                          "running mean", "running variance"].enumerated() {
+            #expect(inPlace[i] == copied[i], "training \(training) fused \(fused): \(what)")
+        }
+        #expect(inPlace[0].count == 2 * 3 * 4 * 3)
+    }
+
     @Test(arguments: ["vgg11", "densenet40"])
     func zooModelsFuseTheirBatchNormReLUPairs(_ name: String) throws {
         let model = try ModelZoo.make(name, inputShape: [3, 32, 32], classes: 10, seed: 1)
