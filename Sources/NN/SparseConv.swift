@@ -89,7 +89,7 @@ extension Conv2d {
 
     /// Forward with the kept weights only; false when the dense path should run.
     func sparseForward(_ x: Tensor, _ g: ConvGeometry) -> Bool {
-        guard supportsSparse, sparse.active(weight, .convolution, mode: kernels) else { sparse.lastForwardSparse = false; return false }
+        guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else { sparse.lastForwardSparse = false; return false }
         sparse.lastForwardSparse = true
         let n = x.shape[0], o = outChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg, batch: n)
         let kept = sparse.input

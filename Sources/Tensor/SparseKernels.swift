@@ -39,19 +39,31 @@ public enum SparseKernels {
     /// Whether weight gradients must be dense everywhere right now.
     public static var needsDenseWeightGradients: Bool { denseWeightGradientDepth > 0 }
 
-    /// The kind of layer a density threshold is for.
-    public enum LayerKind: Sendable { case linear, convolution }
+    /// The kind of layer a density threshold is for: a fully connected layer, or a
+    /// convolution with `outputPixels` positions per output map.
+    public enum LayerKind: Sendable { case linear, convolution(outputPixels: Int) }
 
-    /// Largest kept fraction at which `auto` chooses the sparse kernels for a layer kind.
-    /// Measured with `topiary bench` (training steps, both kinds of layers in their models)
-    /// on the 2-core AMD EPYC (AVX-512) development machine: see README "Sparse kernels".
-    nonisolated(unsafe) public static var linearThreshold = 0.30
-    /// As `linearThreshold`, for stride-1 and strided convolutions.
-    nonisolated(unsafe) public static var convolutionThreshold = 0.30
+    /// Overrides the measured threshold of fully connected layers (`threshold(for:)`); nil: measured.
+    nonisolated(unsafe) public static var linearThreshold: Double?
+    /// Overrides the measured thresholds of convolutions; nil: measured.
+    nonisolated(unsafe) public static var convolutionThreshold: Double?
 
-    /// The threshold for `kind`.
+    /// Largest kept fraction at which `auto` chooses the sparse kernels for a layer: the
+    /// break-even densities of whole layers (forward and backward, batch 128) measured with
+    /// `topiary bench --sparsity S --layerwise --kernels dense|sparse --profile` on the 2-core
+    /// AMD EPYC (AVX-512) development machine, rounded down so that `auto` is not slower than
+    /// dense (README "Sparse kernels"). Fully connected: 20% against oneDNN's GEMMs (a 256x256
+    /// layer broke even near 20%, a 784x256 one near 35%), 30% against OpenBLAS's. Convolutions
+    /// break even later on large maps, where the sparse kernels' per-nonzero work runs longest:
+    /// 40% from 32x32 output maps up, 30% from 16x16, 20% below (ResNet-20's 8x8 maps broke
+    /// even near 25%).
     public static func threshold(for kind: LayerKind) -> Double {
-        kind == .linear ? linearThreshold : convolutionThreshold
+        switch kind {
+        case .linear:
+            linearThreshold ?? (BLAS.backend == .oneDNN ? 0.20 : 0.30)
+        case .convolution(let pixels):
+            convolutionThreshold ?? (pixels >= 32 * 32 ? 0.40 : pixels >= 16 * 16 ? 0.30 : 0.20)
+        }
     }
 
     /// Whether a layer of `kind` whose mask keeps `density` of its weights runs sparse now.

@@ -38,6 +38,8 @@ struct Bench: ParsableCommand {
     var sparsity = 0.0
     @Flag(help: "With --sparsity: prune whole filters (L1 norm) instead of single weights.")
     var structured = false
+    @Flag(help: "With --sparsity: prune every layer to the same density (layerwise magnitude) instead of global magnitude, to time the kernels of each layer at one density.")
+    var layerwise = false
     @Flag(help: "Time evaluation-mode forward passes instead of training steps.")
     var inference = false
     @Option(help: "Alternate timed rounds of dense kernels and of --kernels' mode (default auto) this many times in one process, and print both and their ratio (medians over rounds).")
@@ -67,7 +69,7 @@ struct Bench: ParsableCommand {
                 let filters = PrunableSelection { $0.prunable && $0.value.rank == 4 }
                 _ = try pruneFilters(parameters: net.parameters, criterion: .l1Norm, rate: sparsity, selection: filters)
             } else {
-                _ = try prune(parameters: net.parameters, criterion: .magnitude, scope: .global, rate: sparsity)
+                _ = try prune(parameters: net.parameters, criterion: .magnitude, scope: layerwise ? .layerwise : .global, rate: sparsity)
             }
         }
         let opt = SGD(momentum: 0.9, weightDecay: 1e-4)

@@ -400,6 +400,6 @@ private func records(_ dir: String, _ spec: ExperimentSpec) throws -> [CycleReco
         #expect(full.count == 5)  // the dense cycle and four pruned ones
         #expect(full == resumed)
         // The last cycles ran at densities where `auto` picks the sparse kernels.
-        #expect(full.last!.percentRemaining / 100 <= SparseKernels.linearThreshold)
+        #expect(full.last!.percentRemaining / 100 <= SparseKernels.threshold(for: .linear))
     }
 }

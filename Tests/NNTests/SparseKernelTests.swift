@@ -146,6 +146,31 @@ import Tensor
         #expect(!layer.sparse.lastForwardSparse, "mask removed (TV-PGD's dense phase): dense again")
     }
 
+    /// `auto` weighs a convolution's density against its output map: at 35% kept a layer runs
+    /// sparse on 32x32 maps (break-even above 40% there) and dense on 8x8 ones (near 25%), and a
+    /// fully connected layer at 35% runs dense with either GEMM library.
+    @Test func autoThresholdFollowsTheOutputMap() {
+        var rng = RNG(seed: 6, stream: "map")
+        let conv = Conv2d(4, 4, kernel: 3, padding: 1, rng: &rng)
+        conv.kernels = .auto
+        // Seven of every twenty weights kept: about 35%, whatever the seed.
+        func spread(_ shape: [Int]) -> Tensor {
+            let m = Tensor(shape: shape)
+            for i in 0..<m.count { m[i] = i % 20 < 7 ? 1 : 0 }
+            return m
+        }
+        conv.weight.setMask(spread(conv.weight.value.shape))
+        _ = conv.forward(randomTensor([2, 4, 32, 32], &rng), training: true)
+        #expect(conv.sparse.lastForwardSparse, "35% kept on 32x32 maps")
+        _ = conv.forward(randomTensor([2, 4, 8, 8], &rng), training: true)
+        #expect(!conv.sparse.lastForwardSparse, "35% kept on 8x8 maps")
+        let linear = Linear(40, 30, rng: &rng)
+        linear.kernels = .auto
+        linear.weight.setMask(spread([30, 40]))
+        _ = linear.forward(randomTensor([8, 40], &rng), training: true)
+        #expect(!linear.sparse.lastForwardSparse, "35% kept, fully connected")
+    }
+
     @Test func depthwiseStaysDense() {
         var rng = RNG(seed: 4, stream: "dw")
         let layer = Conv2d(4, 4, kernel: 3, padding: 1, groups: 4, rng: &rng)
