@@ -1,8 +1,19 @@
 import CKernels
 import Tensor
 
+/// An activation a BatchNorm2d can compute in its own pass (`BatchNorm2d.forward(_:training:fusing:)`):
+/// its forward then passes that output on, and its backward leaves the mask to the BatchNorm.
+protocol BatchNormFusable: Layer, AnyObject {
+    var output: Tensor { get }
+    var gradInput: Tensor { get }
+    /// Set by the BatchNorm2d that just wrote this layer's output.
+    var expectsFusedInput: Bool { get set }
+    /// ReLU6's upper kink (the gradient is also zero at and above 6).
+    var clampsAtSix: Bool { get }
+}
+
 /// max(0, x).
-public final class ReLU: Activation {
+public final class ReLU: Activation, BatchNormFusable {
     public let name: String
     public var observer: ((Tensor) -> Void)?
     /// Output and input gradient: the layer's own, or buffers a composite shares (`DenseBlock`).
@@ -14,6 +25,7 @@ public final class ReLU: Activation {
     var expectsFusedInput = false
     /// Whether the last forward was such a pass-through.
     private var passedThrough = false
+    var clampsAtSix: Bool { false }
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU" }
 
@@ -60,12 +72,16 @@ public final class ReLU: Activation {
 
 /// min(max(0, x), 6), MobileNetV2's activation (Sandler et al. 2018); the gradient is zero
 /// outside (0, 6), at both kinks as PyTorch's `hardtanh` backward has it.
-public final class ReLU6: Activation {
+public final class ReLU6: Activation, BatchNormFusable {
     public let name: String
     public var observer: ((Tensor) -> Void)?
     /// Output and input gradient: the layer's own, or buffers a composite shares (`InvertedResidual`).
     var output = Tensor(shape: [0])
     var gradInput = Tensor(shape: [0])
+    /// As `ReLU.expectsFusedInput`.
+    var expectsFusedInput = false
+    private var passedThrough = false
+    var clampsAtSix: Bool { true }
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU6" }
 
@@ -80,9 +96,12 @@ public final class ReLU6: Activation {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.activation) {
-            output.resize(x.shape)
-            let n = x.count, xp = x.data, yp = output.data
-            tk_relu6_forward(n, xp, yp)
+            passedThrough = expectsFusedInput && x === output
+            expectsFusedInput = false
+            if !passedThrough {
+                output.resize(x.shape)
+                tk_relu6_forward(x.count, x.data, output.data)
+            }
             observer?(output)
             return output
         }
@@ -90,6 +109,7 @@ public final class ReLU6: Activation {
 
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.activation) {
+            if passedThrough { return dy }
             precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
             gradInput.resize(dy.shape)
             let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data

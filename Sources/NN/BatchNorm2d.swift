@@ -35,10 +35,12 @@ public final class BatchNorm2d: Layer {
     /// The mean each channel was normalised with in the last forward (batch or running).
     private let usedMean: Tensor
     private var lastTraining = false
-    /// The ReLU that follows this layer in a `Sequential`, which then runs the two fused (`fuse`).
-    private(set) var fusedReLU: ReLU?
-    /// The ReLU the last forward computed too (`forward(_:training:fusing:)`), whose mask backward applies.
-    private var lastFusedReLU: ReLU?
+    /// The ReLU or ReLU6 that follows this layer in a `Sequential`, which then runs the two
+    /// fused (`fuse`).
+    private(set) var fusedActivation: (any BatchNormFusable)?
+    /// The activation the last forward computed too (`forward(_:training:fusing:)`), whose mask
+    /// backward applies.
+    private var lastFused: (any BatchNormFusable)?
 
     /// Whether inputs may have more channels than this layer, of which it normalises the first
     /// `channels` in place (`DenseBlock`'s layers read a prefix of the block's feature tensor,
@@ -53,9 +55,9 @@ public final class BatchNorm2d: Layer {
         return ([x.shape[0], c, x.shape[2], x.shape[3]], x.shape[1] * x.shape[2] * x.shape[3])
     }
 
-    /// Marks `relu` as the layer after this one in a `Sequential`, which then calls
+    /// Marks `activation` as the layer after this one in a `Sequential`, which then calls
     /// `forward(_:training:fusing:)` for the pair.
-    func fuse(_ relu: ReLU) { fusedReLU = relu }
+    func fuse(_ activation: any BatchNormFusable) { fusedActivation = activation }
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, name: String = "bn") {
         self.channels = channels
@@ -84,30 +86,38 @@ public final class BatchNorm2d: Layer {
     /// backward masks as usual. This layer's own backward is unchanged.
     func forward(_ x: Tensor, training: Bool, adding shortcut: Tensor, thenInto relu: ReLU) -> Tensor {
         precondition(shortcut.shape == layout(x, "").shape, "\(summary): shortcut \(shortcut.shape) vs main path \(x.shape)")
-        return normalize(x, training: training, into: relu.output, shortcut: shortcut, relu: true)
+        return normalize(x, training: training, into: relu.output, shortcut: shortcut, clamp: .relu)
     }
 
-    /// Forward, with `relu` (the layer that takes this one's output next, as in conv-BN-ReLU)
-    /// computed in the same pass: max(0, BN(x)) goes straight into the ReLU's output, which
-    /// the ReLU's forward then passes on, and the backward that follows applies the ReLU's
-    /// mask while it reads the gradient (the ReLU passes that on unmasked). The same bits as
-    /// the two layers apart, one pass over the activation fewer each way.
-    func forward(_ x: Tensor, training: Bool, fusing relu: ReLU?) -> Tensor {
-        let y = normalize(x, training: training, into: relu?.output ?? output, shortcut: nil, relu: relu != nil)
-        lastFusedReLU = relu
-        relu?.expectsFusedInput = true
+    /// Forward, with `activation` (a ReLU or ReLU6 that takes this one's output next, as in
+    /// conv-BN-ReLU) computed in the same pass: the activation of BN(x) goes straight into the
+    /// activation's output, which its forward then passes on, and the backward that follows
+    /// applies the activation's mask while it reads the gradient (the activation passes that on
+    /// unmasked). The same bits as the two layers apart, one pass over the activation fewer each way.
+    func forward(_ x: Tensor, training: Bool, fusing activation: (any BatchNormFusable)?) -> Tensor {
+        let y = normalize(x, training: training, into: activation?.output ?? output, shortcut: nil,
+                          clamp: Self.clamp(of: activation))
+        lastFused = activation
+        activation?.expectsFusedInput = true
         return y
     }
 
-    /// Forward into `out`, then + `shortcut` when given, then max(0, ·) when `relu`.
-    private func normalize(_ x: Tensor, training: Bool, into out: Tensor, shortcut: Tensor?, relu: Bool) -> Tensor {
+    private enum Clamp { case none, relu, relu6 }
+
+    private static func clamp(of activation: (any BatchNormFusable)?) -> Clamp {
+        guard let activation else { return .none }
+        return activation.clampsAtSix ? .relu6 : .relu
+    }
+
+    /// Forward into `out`, then + `shortcut` when given, then the activation `clamp`.
+    private func normalize(_ x: Tensor, training: Bool, into out: Tensor, shortcut: Tensor?, clamp: Clamp) -> Tensor {
         OpProfile.measure(.batchNorm) {
             let c = channels
             let (shape, xs) = layout(x, "")
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
             lastTraining = training
             input = x
-            lastFusedReLU = nil
+            lastFused = nil
             out.resize(shape)
             if training {
                 // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
@@ -147,10 +157,12 @@ public final class BatchNorm2d: Layer {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
                         if let sc {
                             tk_bn_normalize_add_relu(area, xp.p + xo, mean, inv, scale, shift, sc.p + o, yp.p + o)
-                        } else if relu {
-                            tk_bn_normalize_relu(area, xp.p + xo, mean, inv, scale, shift, yp.p + o)
                         } else {
-                            tk_bn_normalize(area, xp.p + xo, mean, inv, scale, shift, nil, yp.p + o)
+                            switch clamp {
+                            case .none: tk_bn_normalize(area, xp.p + xo, mean, inv, scale, shift, nil, yp.p + o)
+                            case .relu: tk_bn_normalize_relu(area, xp.p + xo, mean, inv, scale, shift, yp.p + o)
+                            case .relu6: tk_bn_normalize_relu6(area, xp.p + xo, mean, inv, scale, shift, yp.p + o)
+                            }
                         }
                     }
                 }
@@ -165,18 +177,14 @@ public final class BatchNorm2d: Layer {
     /// between layers and recompute it in backward instead of keeping one copy per layer.
     func renormalize(_ x: Tensor) { renormalize(x, into: output, clamp: .none) }
 
-    /// `renormalize` followed by `relu.recompute` in one pass, writing only the ReLU6 output
-    /// (this layer's own output is left stale: its backward reads the input, not the output).
-    func renormalize(_ x: Tensor, clampedInto relu: ReLU6) { renormalize(x, into: relu.output, clamp: .relu6) }
-
-    /// As `renormalize(_:clampedInto:)` for the ReLU this layer's last forward fused
-    /// (`forward(_:training:fusing:)`): the same bits as that forward, and backward masks with it.
-    func renormalize(_ x: Tensor, rectifiedInto relu: ReLU) {
-        precondition(lastFusedReLU === relu, "\(summary).renormalize: the last forward did not fuse this ReLU")
-        renormalize(x, into: relu.output, clamp: .relu)
+    /// `renormalize` for the activation this layer's last forward fused
+    /// (`forward(_:training:fusing:)`): recomputes that activation's output in the same pass,
+    /// the same bits as that forward, which backward then masks with (this layer's own output
+    /// is left stale: its backward reads the input, not the output).
+    func renormalize(_ x: Tensor, into activation: any BatchNormFusable) {
+        precondition(lastFused === activation, "\(summary).renormalize: the last forward did not fuse \(activation.summary)")
+        renormalize(x, into: activation.output, clamp: Self.clamp(of: activation))
     }
-
-    private enum Clamp { case none, relu, relu6 }
 
     private func renormalize(_ x: Tensor, into out: Tensor, clamp: Clamp) {
         OpProfile.measure(.batchNorm) {
@@ -211,16 +219,17 @@ public final class BatchNorm2d: Layer {
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
             precondition(dy.count == n * c * area, "BatchNorm2d.backward: gradient \(dy.shape) for input \(x.shape)")
             gradInput.resize(shape)
-            // Fused: dy is the gradient at the ReLU's output, masked here by that output.
-            let mask = lastFusedReLU.map { SendablePointer($0.output.data) }
-            if let relu = lastFusedReLU {
-                precondition(relu.output.count == dy.count, "BatchNorm2d.backward: fused ReLU output \(relu.output.shape) for gradient \(dy.shape)")
+            // Fused: dy is the gradient at the activation's output, masked here by that output.
+            let mask = lastFused.map { SendablePointer($0.output.data) }
+            let six = lastFused?.clampsAtSix ?? false
+            if let a = lastFused {
+                precondition(a.output.count == dy.count, "BatchNorm2d.backward: fused \(a.summary) output \(a.output.shape) for gradient \(dy.shape)")
             }
             let gp = SendablePointer(dy.data), xp = SendablePointer(x.data), dx = SendablePointer(gradInput.data)
             let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data), g = SendablePointer(gamma.value.data)
             let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
             let training = lastTraining
-            let masked: SendablePointer<Float>? = training ? nil : lastFusedReLU.map {
+            let masked: SendablePointer<Float>? = training ? nil : lastFused.map {
                 $0.gradInput.resize(dy.shape)
                 return SendablePointer($0.gradInput.data)
             }
@@ -235,7 +244,9 @@ public final class BatchNorm2d: Layer {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
                         withUnsafeMutableBytes(of: &sums) {
                             let s = $0.baseAddress!.assumingMemoryBound(to: Float.self)
-                            if let mask {
+                            if let mask, six {
+                                tk_bn_backward_sums_relu6(area, gp.p + o, mask.p + o, xp.p + xo, mean, s)
+                            } else if let mask {
                                 tk_bn_backward_sums_relu(area, gp.p + o, mask.p + o, xp.p + xo, mean, s)
                             } else {
                                 tk_bn_backward_sums(area, gp.p + o, xp.p + xo, mean, s)
@@ -254,7 +265,9 @@ public final class BatchNorm2d: Layer {
                         let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
                         for i in 0..<n {
                             let o = (i * c + ch) * area, xo = i * xs + ch * area
-                            if let mask {
+                            if let mask, six {
+                                tk_bn_backward_input_relu6(area, gp.p + o, mask.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                            } else if let mask {
                                 tk_bn_backward_input_relu(area, gp.p + o, mask.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
                             } else {
                                 tk_bn_backward_input(area, gp.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
@@ -264,7 +277,10 @@ public final class BatchNorm2d: Layer {
                         for i in 0..<n {
                             let o = (i * c + ch) * area
                             // Fused, the masked gradient goes through the ReLU's own buffer.
-                            if let mask, let masked { tk_relu_backward(area, mask.p + o, gp.p + o, masked.p + o) }
+                            if let mask, let masked {
+                                if six { tk_relu6_backward(area, mask.p + o, gp.p + o, masked.p + o) }
+                                else { tk_relu_backward(area, mask.p + o, gp.p + o, masked.p + o) }
+                            }
                             tk_bn_normalize(area, (masked ?? gp).p + o, 0, k, 1, 0, nil, dx.p + o)
                         }
                     }

@@ -109,7 +109,7 @@ public final class DenseBlock: Layer {
             for (i, u) in units.enumerated().reversed() {
                 let c = inChannels + i * growth
                 // The shared buffers hold the last layer's forward: recompute this layer's.
-                u.bn.renormalize(features, rectifiedInto: u.relu)
+                u.bn.renormalize(features, into: u.relu)
                 gradSlice.resize([n, growth, h, w])
                 Self.copyChannels(gradFeatures.data, total, from: c, gradSlice.data, growth, to: 0, count: growth, batch: n, area: area)
                 let d = u.bn.backward(u.relu.backward(u.conv.backward(gradSlice)))

@@ -7,12 +7,13 @@ import Tensor
 /// blocks have no shortcut (the paper's, and torchvision's; kuangliu's CIFAR code adds a
 /// 1x1 projection there instead). Convolutions have no bias.
 ///
-/// Memory: the expanded (`expansion * in`-channel) BN and ReLU6 outputs, and the gradients
-/// inside the block, live in buffers that all blocks of a network share (its `ConvWorkspace`'s):
-/// a block keeps only its expansion and depthwise convolution outputs, and backward recomputes
-/// the ReLU6 outputs from them with the statistics the forward used (the same bits; BN and
-/// ReLU6 in one pass, `BatchNorm2d.renormalize(_:clampedInto:)`) before running through the
-/// block. The hidden-width convolutions do not keep a library-layout copy of their input either.
+/// Each hidden BN and its ReLU6 run as one pass (`BatchNorm2d.forward(_:training:fusing:)`).
+/// Memory: the expanded (`expansion * in`-channel) ReLU6 outputs, and the gradients inside the
+/// block, live in buffers that all blocks of a network share (its `ConvWorkspace`'s): a block
+/// keeps only its expansion and depthwise convolution outputs, and backward recomputes the
+/// ReLU6 outputs from them with the statistics the forward used (the same bits, again in one
+/// pass: `BatchNorm2d.renormalize(_:into:)`) before running through the block. The
+/// hidden-width convolutions do not keep a library-layout copy of their input either.
 public final class InvertedResidual: Layer {
     /// nil when the expansion is 1.
     public let expand: (conv: Conv2d, bn: BatchNorm2d, relu: ReLU6)?
@@ -47,15 +48,17 @@ public final class InvertedResidual: Layer {
         project = Conv2d(hidden, outChannels, kernel: 1, bias: false, name: "\(name).project",
                          initializer: initializer, workspace: ws, rng: &rng)
         bn3 = BatchNorm2d(outChannels, name: "\(name).project.bn")
-        // Forward: the hidden BN/ReLU6 outputs (recomputed in backward). Backward: two
-        // alternating hidden-width gradient buffers, consumed before the block returns.
+        // Forward: the hidden ReLU6 outputs (recomputed in backward; the fused BNs write no
+        // output of their own). Backward: two alternating hidden-width gradient buffers,
+        // consumed before the block returns, and s[4] where an evaluation-mode backward masks
+        // the gradient. A layer's input and output gradients never share a buffer.
         let s = ws.sharedActivations(8)
         (bn2.output, relu2.output) = (s[3], s[5])
-        (project.gradInput, relu2.gradInput, bn2.gradInput) = (s[6], s[7], s[6])
+        (project.gradInput, bn2.gradInput, relu2.gradInput) = (s[6], s[7], s[4])
         if let (_, b, r) = expand {
             (b.output, r.output) = (s[0], s[2])
             // Without the expansion the depthwise input gradient is the block's: its own buffer.
-            (depthwise.gradInput, r.gradInput, b.gradInput) = (s[7], s[6], s[7])
+            (depthwise.gradInput, b.gradInput, r.gradInput) = (s[6], s[7], s[4])
         }
         depthwise.keepsLibraryInput = false
         project.keepsLibraryInput = false
@@ -83,8 +86,11 @@ public final class InvertedResidual: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.elementwise) {
             var h = x
-            if let (c, b, r) = expand { h = r.forward(b.forward(c.forward(h, training: training), training: training), training: training) }
-            h = relu2.forward(bn2.forward(depthwise.forward(h, training: training), training: training), training: training)
+            if let (c, b, r) = expand {
+                h = r.forward(b.forward(c.forward(h, training: training), training: training, fusing: r), training: training)
+            }
+            h = relu2.forward(bn2.forward(depthwise.forward(h, training: training), training: training, fusing: relu2),
+                              training: training)
             h = bn3.forward(project.forward(h, training: training), training: training)
             guard hasResidual else { return h }
             precondition(x.shape == h.shape, "\(summary): input \(x.shape) vs main path \(h.shape)")
@@ -99,8 +105,8 @@ public final class InvertedResidual: Layer {
         OpProfile.measure(.elementwise) {
             // Recompute the shared hidden activations of this block's forward.
             // BN and ReLU6 in one pass each: only the ReLU6 outputs are read again.
-            if let (c, b, r) = expand { b.renormalize(c.output, clampedInto: r) }
-            bn2.renormalize(depthwise.output, clampedInto: relu2)
+            if let (c, b, r) = expand { b.renormalize(c.output, into: r) }
+            bn2.renormalize(depthwise.output, into: relu2)
             var d = project.backward(bn3.backward(dy))
             d = depthwise.backward(bn2.backward(relu2.backward(d)))
             if let (c, b, r) = expand { d = c.backward(b.backward(r.backward(d))) }
@@ -124,7 +130,9 @@ extension ModelZoo.ConvBuilder {
     /// A conv with BN and ReLU6 (MobileNetV2's stem and last 1x1 conv).
     mutating func convBNReLU6(_ out: Int, kernel: Int, padding: Int = 0, name: String) throws {
         try conv(out, kernel: kernel, padding: padding, bias: false, bn: true, relu: false, name: name)
-        layers.append(ReLU6(name: "\(name).relu"))
+        let relu6 = ReLU6(name: "\(name).relu")
+        (layers.last as? BatchNorm2d)?.fuse(relu6)
+        layers.append(relu6)
     }
 }
 

@@ -18,12 +18,12 @@ public final class Sequential: Layer {
         return h
     }
 
-    /// Layer `i`'s forward as this network runs it: a BatchNorm2d computes the ReLU after it in
-    /// the same pass (`BatchNorm2d.fuse`), which then passes its input on. For profilers that
-    /// time the layers one by one.
+    /// Layer `i`'s forward as this network runs it: a BatchNorm2d computes the ReLU or ReLU6
+    /// after it in the same pass (`BatchNorm2d.fuse`), which then passes its input on. For
+    /// profilers that time the layers one by one.
     package func forwardLayer(_ i: Int, _ h: Tensor, training: Bool) -> Tensor {
-        if let bn = layers[i] as? BatchNorm2d, let relu = bn.fusedReLU, i + 1 < layers.count, layers[i + 1] === relu {
-            return bn.forward(h, training: training, fusing: relu)
+        if let bn = layers[i] as? BatchNorm2d, let a = bn.fusedActivation, i + 1 < layers.count, layers[i + 1] === a {
+            return bn.forward(h, training: training, fusing: a)
         }
         return layers[i].forward(h, training: training)
     }

@@ -7,13 +7,15 @@ import Tensor
 /// every vector level: `DenseKernelsTests`), and the zoo's conv-BN-ReLU layers fuse (ResNet
 /// blocks fuse their first BN-ReLU; `ConvLayerTests` checks their gradients).
 struct BatchNormReLUFusionTests {
-    /// Output, input gradient and γ/β gradients of BN then ReLU, fused or apart, on the same data.
-    func run(fused: Bool, training: Bool, shape: [Int]) -> [[Float]] {
+    /// Output, input gradient and γ/β gradients of BN then ReLU (or ReLU6), fused or apart, on
+    /// the same data.
+    func run(fused: Bool, training: Bool, shape: [Int], six: Bool = false) -> [[Float]] {
         var rng = RNG(seed: 11, stream: "fusion")
         let c = shape[1]
-        let bn = BatchNorm2d(c), relu = ReLU()
+        let bn = BatchNorm2d(c), relu: any BatchNormFusable = six ? ReLU6() : ReLU()
         for i in 0..<c {
-            bn.gamma.value[i] = rng.normal()
+            // Wide enough for ReLU6's upper kink too (outputs above 6 where xHat > 1).
+            bn.gamma.value[i] = six ? 7 + rng.normal() : rng.normal()
             bn.beta.value[i] = 0.3 * rng.normal()
             bn.runningMean[i] = 0.2 * rng.normal()
             bn.runningVar[i] = 0.5 + rng.uniform()
@@ -30,13 +32,16 @@ struct BatchNormReLUFusionTests {
 
     @Test(arguments: [[2, 3, 5, 7], [4, 8, 4, 4], [3, 2, 1, 1], [2, 5, 6, 6]], [true, false])
     func fusedGivesTheBitsOfTheLayersApart(_ shape: [Int], _ training: Bool) {
-        let apart = run(fused: false, training: training, shape: shape)
-        let fused = run(fused: true, training: training, shape: shape)
-        for (i, what) in ["output", "input gradient", "γ gradient", "β gradient", "running mean", "running variance"].enumerated() {
-            #expect(fused[i] == apart[i], "\(shape) training \(training): \(what)")
+        for six in [false, true] {
+            let apart = run(fused: false, training: training, shape: shape, six: six)
+            let fused = run(fused: true, training: training, shape: shape, six: six)
+            for (i, what) in ["output", "input gradient", "γ gradient", "β gradient", "running mean", "running variance"].enumerated() {
+                #expect(fused[i] == apart[i], "\(shape) training \(training) relu6 \(six): \(what)")
+            }
+            // The fixture must exercise the mask: some outputs clipped, some kept.
+            #expect(apart[0].contains(0) && apart[0].contains { $0 > 0 && $0 < 6 })
+            if six && apart[0].count > 100 { #expect(apart[0].contains(6), "\(shape): no output at ReLU6's top") }
         }
-        // The fixture must exercise the mask: some outputs clipped, some kept.
-        #expect(apart[0].contains(0) && apart[0].contains { $0 > 0 })
     }
 
     /// A BN that reads the first channels of a wider input in place (`readsChannelPrefix`, as
@@ -62,7 +67,7 @@ struct BatchNormReLUFusionTests {
                           : bn.forward(x, training: training)
             let out = y.array
             // Backward after the recomputation a DenseBlock runs (the same bits as forward).
-            if fused { bn.renormalize(x, rectifiedInto: relu) } else { bn.renormalize(x) }
+            if fused { bn.renormalize(x, into: relu) } else { bn.renormalize(x) }
             let again = fused ? relu.output.array : bn.output.array
             let dy = randomTensor([2, c, 4, 3], &rng)
             let dx = bn.backward(fused ? relu.backward(dy) : dy).array
@@ -77,13 +82,57 @@ struct BatchNormReLUFusionTests {
         #expect(inPlace[0].count == 2 * 3 * 4 * 3)
     }
 
+    /// MobileNetV2's block (each hidden BN-ReLU6 pair fused, recomputed in backward, gradients
+    /// in shared buffers) gives the bits of its layers run one by one, unfused, in training and
+    /// evaluation mode, with and without the expansion and the residual.
+    @Test(arguments: [[2, 2, 3, 1], [3, 4, 1, 1], [2, 3, 2, 2]], [true, false])
+    func anInvertedResidualGivesTheBitsOfItsLayersApart(_ config: [Int], _ training: Bool) {
+        var rng = RNG(seed: 13, stream: "inverted")
+        let block = InvertedResidual(config[0], config[1], expansion: config[2], stride: config[3], name: "b", rng: &rng)
+        var bns = [block.bn2, block.bn3]
+        if let e = block.expand { bns.append(e.bn) }
+        for bn in bns {
+            for i in 0..<bn.channels {
+                bn.gamma.value[i] = 4 * rng.normal()
+                bn.beta.value[i] = 0.5 * rng.normal()
+                bn.runningMean[i] = 0.1 * rng.normal()
+                bn.runningVar[i] = 0.5 + rng.uniform()
+            }
+        }
+        let x = randomTensor([3, config[0], 5, 5], &rng)
+        func grads() -> [[Float]] { block.parameters.map { $0.grad.array } }
+        let out = block.forward(x, training: training)
+        let y = out.array
+        let dy = randomTensor(out.shape, &rng)
+        let dx = block.backward(dy).array
+        let fusedGrads = grads()
+        // The same layers one by one, unfused (training normalises with the batch statistics,
+        // evaluation with running statistics that neither pass changes).
+        for p in block.parameters { p.grad.zero() }
+        var h = x
+        if let (c, b, r) = block.expand { h = r.forward(b.forward(c.forward(h, training: training), training: training), training: training) }
+        h = block.relu2.forward(block.bn2.forward(block.depthwise.forward(h, training: training), training: training), training: training)
+        h = block.bn3.forward(block.project.forward(h, training: training), training: training)
+        var apartY = h.array
+        if block.hasResidual { for i in apartY.indices { apartY[i] += x[i] } }
+        var d = block.project.backward(block.bn3.backward(dy))
+        d = block.depthwise.backward(block.bn2.backward(block.relu2.backward(d)))
+        if let (c, b, r) = block.expand { d = c.backward(b.backward(r.backward(d))) }
+        var apartDx = d.array
+        if block.hasResidual { for i in apartDx.indices { apartDx[i] += dy[i] } }
+        #expect(y == apartY, "output")
+        #expect(dx == apartDx, "input gradient")
+        #expect(fusedGrads == grads(), "parameter gradients")
+        #expect(y.contains { $0 != 0 })
+    }
+
     @Test(arguments: ["vgg11", "densenet40"])
     func zooModelsFuseTheirBatchNormReLUPairs(_ name: String) throws {
         let model = try ModelZoo.make(name, inputShape: [3, 32, 32], classes: 10, seed: 1)
         let layers = model.network.layers
         let pairs = zip(layers, layers.dropFirst()).filter { $0 is BatchNorm2d && $1 is ReLU }
         #expect(!pairs.isEmpty)
-        #expect(pairs.allSatisfy { ($0.0 as! BatchNorm2d).fusedReLU === ($0.1 as! ReLU) })
+        #expect(pairs.allSatisfy { ($0.0 as! BatchNorm2d).fusedActivation === ($0.1 as! ReLU) })
     }
 
     /// A residual block (first BN-ReLU fused, bn2 + shortcut + ReLU in one pass) gives the bits

@@ -216,6 +216,16 @@ struct DenseKernelsTests {
                 tk_bn_backward_input_relu(n, dy, relu, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxFused)
                 #expect(dxFused == dxApart, "bn backward input + relu \(isa)")
                 if n > 100 { #expect(relu.contains(0) && relu.contains { $0 > 0 }) }
+                // Backward fused with ReLU6 (mask 0 < y < 6): the bits of the kernels in a row.
+                var masked6 = plain, dx6Apart = plain, dx6Fused = plain
+                tk_relu6_backward(n, clamped, dy, &masked6)
+                var apart6: [Float] = [0, 0], fused6: [Float] = [0, 0]
+                tk_bn_backward_sums(n, masked6, x, 0.25, &apart6)
+                tk_bn_backward_sums_relu6(n, dy, clamped, x, 0.25, &fused6)
+                #expect(fused6 == apart6, "bn backward sums + relu6 \(isa)")
+                tk_bn_backward_input(n, masked6, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dx6Apart)
+                tk_bn_backward_input_relu6(n, dy, clamped, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dx6Fused)
+                #expect(dx6Fused == dx6Apart, "bn backward input + relu6 \(isa)")
                 // A residual block's end: BN, + shortcut, ReLU in one pass.
                 let shortcut = values(n, seed: UInt64(n) + 7)
                 var summed = plain, endApart = plain, endFused = plain

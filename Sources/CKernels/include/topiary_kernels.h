@@ -92,6 +92,11 @@ void tk_bn_backward_sums_relu(size_t n, const float *dy, const float *y, const f
 /// tk_bn_backward_input of tk_relu_backward(y, dy) without writing it: the same bits.
 void tk_bn_backward_input_relu(size_t n, const float *dy, const float *y, const float *x, float mean, float inv,
                                float k, float meanDy, float meanDyH, float *dx);
+/// tk_bn_backward_sums of tk_relu6_backward(y, dy) (dy where 0 < y < 6, else 0) without writing it: the same bits.
+void tk_bn_backward_sums_relu6(size_t n, const float *dy, const float *y, const float *x, float mean, float *sums);
+/// tk_bn_backward_input of tk_relu6_backward(y, dy) without writing it: the same bits.
+void tk_bn_backward_input_relu6(size_t n, const float *dy, const float *y, const float *x, float mean, float inv,
+                                float k, float meanDy, float meanDyH, float *dx);
 /// BatchNorm backward's two sums over one plane in one pass (16 lanes each, fixed order):
 /// sums[0] = sum dy, sums[1] = sum dy * (x - mean).
 void tk_bn_backward_sums(size_t n, const float *dy, const float *x, float mean, float *sums);
