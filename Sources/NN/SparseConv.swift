@@ -55,9 +55,8 @@ extension Conv2d {
     /// The forward pattern (rows = output channels) and the transposed one (rows = input
     /// channels for direct, column rows for im2col), built once per mask and input shape.
     private func sparseConvPlan(_ sg: SparseConvGeometry, batch: Int) -> SparsePlan {
-        let flops = Int(Double(weight.count) * 0.05) * sg.length * batch
-        let workers = SparseLayerState.workers(flops)
-        return sparse.plan([sg.g.height, sg.g.width, workers]) {
+        // The thread count is part of the key: the row ranges are split for it.
+        return sparse.plan([sg.g.height, sg.g.width, batch, Parallel.threads]) {
             let m = weight.mask!.data, o = outChannels, c = inChannels, k = kernelHeight, kk = k * k, r = c * kk
             let wp = sg.wp, plane = sg.plane, len = sg.length, margin = sg.margin, s = sg.dyPlaneStride
             let fwd = SparsePattern(rows: o) { oc, row in

@@ -5,8 +5,8 @@ import Tensor
 final class SparseLayerState: @unchecked Sendable {
     private(set) var version = -1
     private(set) var density = 1.0
-    /// Patterns per geometry key (batch or input shape and thread count): forward rows, their
-    /// nonzero-balanced thread ranges, transposed rows, their ranges.
+    /// Patterns per geometry key (batch or input shape, and `Parallel.threads`): forward rows,
+    /// their nonzero-balanced thread ranges, transposed rows, their ranges.
     var patterns: [[Int]: SparsePlan] = [:]
     /// Scratch: the transposed or padded input (kept from forward to backward), the output, the
     /// output gradient, the input gradient, in the layouts the kernels read.
@@ -118,8 +118,8 @@ extension Linear {
     }
 
     private func linearPlan(ld: Int) -> SparsePlan {
-        let workers = SparseLayerState.workers(Int(Double(weight.count) * 0.05) * ld)
-        return sparse.plan([ld, workers]) {
+        // The thread count is part of the key: the row ranges are split for it.
+        return sparse.plan([ld, Parallel.threads]) {
             let m = weight.mask!.data, fin = inFeatures, fout = outFeatures
             let fwd = SparsePattern(rows: fout) { o, row in
                 for i in 0..<fin where m[o * fin + i] != 0 { row.append((Int32(o * fin + i), Int32(i * ld))) }

@@ -146,6 +146,37 @@ import Tensor
         #expect(!layer.sparse.lastForwardSparse, "mask removed (TV-PGD's dense phase): dense again")
     }
 
+    /// Results do not depend on the worker count: layers large enough to split their rows or
+    /// samples between two workers give the bits of one worker (every weight's gradient sums
+    /// the samples in order whatever the split).
+    @Test func twoWorkersGiveTheBitsOfOne() {
+        var rng = RNG(seed: 8, stream: "workers")
+        let linear = Linear(300, 200, rng: &rng)
+        linear.weight.setMask(randomMask([200, 300], kept: 0.5, &rng))
+        let conv = Conv2d(16, 16, kernel: 3, padding: 1, rng: &rng)
+        conv.weight.setMask(randomMask(conv.weight.value.shape, kept: 0.4, &rng))
+        let cases: [(any Layer, Tensor, SparseLayerState)] = [
+            (linear, randomTensor([80, 300], &rng), linear.sparse),
+            (conv, randomTensor([16, 16, 32, 32], &rng), conv.sparse),
+        ]
+        linear.kernels = .sparse
+        conv.kernels = .sparse
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for (layer, x, state) in cases {
+            let dy = randomTensor(layer.forward(x, training: true).shape, &rng)
+            Parallel.threads = 1
+            let one = pass(layer, x, dy)
+            #expect(state.patterns.contains { $0.key.last == 1 && $0.value.forwardBounds.count == 2 }, "\(layer.summary): one worker")
+            Parallel.threads = 2
+            let two = pass(layer, x, dy)
+            #expect(state.patterns.contains { $0.key.last == 2 && $0.value.forwardBounds.count == 3 }, "\(layer.summary): two workers")
+            #expect(one.0.array == two.0.array, "\(layer.summary): output")
+            #expect(one.1.array == two.1.array, "\(layer.summary): input gradient")
+            #expect(zip(one.2, two.2).allSatisfy { $0.array == $1.array }, "\(layer.summary): parameter gradients")
+        }
+    }
+
     /// `auto` weighs a convolution's density against its output map: at 35% kept a layer runs
     /// sparse on 32x32 maps (break-even above 40% there) and dense on 8x8 ones (near 25%), and a
     /// fully connected layer at 35% runs dense with either GEMM library.
