@@ -54,9 +54,9 @@ extension Conv2d {
 
     /// The forward pattern (rows = output channels) and the transposed one (rows = input
     /// channels for direct, column rows for im2col), built once per mask and input shape.
-    private func sparseConvPlan(_ sg: SparseConvGeometry, batch: Int) -> SparsePlan {
-        // The thread count is part of the key: the row ranges are split for it.
-        return sparse.plan([sg.g.height, sg.g.width, batch, Parallel.threads]) {
+    /// Workers split samples, not rows, so the row ranges are whole.
+    private func sparseConvPlan(_ sg: SparseConvGeometry) -> SparsePlan {
+        sparse.plan([sg.g.height, sg.g.width]) {
             let m = weight.mask!.data, o = outChannels, c = inChannels, k = kernelHeight, kk = k * k, r = c * kk
             let wp = sg.wp, plane = sg.plane, len = sg.length, margin = sg.margin, s = sg.dyPlaneStride
             let fwd = SparsePattern(rows: o) { oc, row in
@@ -80,9 +80,7 @@ extension Conv2d {
                     for oc in 0..<o where m[oc * r + ri] != 0 { row.append((Int32(oc * r + ri), Int32(oc * len))) }
                 }
             }
-            let w = SparseLayerState.workers(fwd.nonzeros * sg.length * batch)
-            return SparsePlan(forward: fwd, forwardBounds: fwd.balancedRanges(w),
-                              transposed: bwd, transposedBounds: bwd.balancedRanges(w))
+            return SparsePlan(forward: fwd, forwardBounds: [0, fwd.rows], transposed: bwd, transposedBounds: [0, bwd.rows])
         }
     }
 
@@ -90,7 +88,7 @@ extension Conv2d {
     func sparseForward(_ x: Tensor, _ g: ConvGeometry) -> Bool {
         guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else { sparse.lastForwardSparse = false; return false }
         sparse.lastForwardSparse = true
-        let n = x.shape[0], o = outChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg, batch: n)
+        let n = x.shape[0], o = outChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg)
         let kept = sparse.input
         kept.resize([n * sg.inputStride])
         output.resize([n, o, g.outputHeight, g.outputWidth])
@@ -145,80 +143,103 @@ extension Conv2d {
 
     /// Backward after a sparse forward: dW at kept positions only (unless
     /// `SparseKernels.needsDenseWeightGradients`), dx with the transposed pattern.
+    ///
+    /// One pass over the samples does both, while a sample's staged dy and kept input are in
+    /// cache: the samples fall into at most eight fixed blocks (`sampleBlocks`), each block's dW
+    /// at the kept weights is summed over its samples in order into a partial of its own, and
+    /// the partials are added in block order at the end. The blocks depend on the batch only,
+    /// so the result does not depend on how many workers share them.
     func sparseBackward(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
-        let n = x.shape[0], o = outChannels, c = inChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg, batch: n)
+        let n = x.shape[0], o = outChannels, c = inChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg)
         let area = g.outputArea, oh = g.outputHeight, ow = g.outputWidth, len = sg.length
         addBiasGradient(dy, samples: n, area: area)
-        let inputGradient = computesInputGradient
+        let inputGradient = computesInputGradient, sparseGradient = !SparseKernels.needsDenseWeightGradients
         if inputGradient { gradInput.resize(x.shape) }
-        let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * len * n)))
+        let blocks = Self.sampleBlocks(n), nnz = plan.forward.nonzeros
+        let workers = Swift.max(1, Swift.min(Parallel.threads, blocks.count - 1,
+                                             SparseLayerState.workers(nnz * len * n)))
         let args = SparseArgs(plan: plan, w: weight.value.data)
         let dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data), kp = SendablePointer(sparse.input.data)
-        let inSize = c * g.height * g.width
-        // dy in the kernels' layout (direct: Wp-wide rows in zero margins; im2col: dy itself).
-        let staged: UnsafeMutablePointer<Float>, dyStride: Int
-        if sg.direct {
-            dyStride = sg.dyStride(o)
-            sparse.gradOutput.resize([n * dyStride])
-            staged = sparse.gradOutput.data
-        } else {
-            dyStride = o * area
-            staged = dy.data
-        }
-        let st = SendablePointer(staged)
-        let scratch = sparse.scratch(workers, floats: sg.direct ? c * sg.plane : g.columnRows * area)
-        SampleWorkers.run(workers: workers, n) { w, lo, hi in
-            for s in lo..<hi {
-                let dys = st.p + s * dyStride
-                if sg.direct {
-                    // Margins and the discarded columns zero, every float written once.
-                    let wp = sg.wp, gap = wp - ow
-                    dys.update(repeating: 0, count: sg.margin)
-                    for oc in 0..<o {
-                        let plane = dys + sg.margin + oc * sg.dyPlaneStride
-                        for oy in 0..<oh {
-                            (plane + oy * wp).update(from: dyp.p + (s * o + oc) * area + oy * ow, count: ow)
-                            (plane + oy * wp + ow).update(repeating: 0, count: gap)
+        let inSize = c * g.height * g.width, inStride = sg.inputStride
+        // Per worker: dy staged in the kernels' layout (direct: Wp-wide rows in zero margins;
+        // im2col: dy itself), then the dx scratch.
+        let dyStride = sg.direct ? sg.dyStride(o) : 0, dxFloats = sg.direct ? c * sg.plane : g.columnRows * area
+        let scratch = sparse.scratch(workers, floats: dyStride + dxFloats)
+        let partials = sparse.gradOutput
+        partials.resize([(blocks.count - 1) * nnz])
+        let pp = SendablePointer(partials.data)
+        let perWorker = (blocks.count - 1 + workers - 1) / workers
+        VectorISA.concurrentPerform(iterations: workers) { w in
+            for b in (w * perWorker)..<Swift.min(blocks.count - 1, (w + 1) * perWorker) {
+                let partial = pp.p + b * nnz
+                partial.update(repeating: 0, count: nnz)
+                for s in blocks[b]..<blocks[b + 1] {
+                    let dys = sg.direct ? scratch[w].p : dyp.p + s * o * area
+                    if sg.direct {
+                        // Margins and the discarded columns zero, every float written once.
+                        let wp = sg.wp, gap = wp - ow
+                        dys.update(repeating: 0, count: sg.margin)
+                        for oc in 0..<o {
+                            let plane = dys + sg.margin + oc * sg.dyPlaneStride
+                            for oy in 0..<oh {
+                                (plane + oy * wp).update(from: dyp.p + (s * o + oc) * area + oy * ow, count: ow)
+                                (plane + oy * wp + ow).update(repeating: 0, count: gap)
+                            }
+                            (plane + oh * wp).update(repeating: 0, count: sg.margin)
                         }
-                        (plane + oh * wp).update(repeating: 0, count: sg.margin)
+                        let used = sg.margin + o * sg.dyPlaneStride
+                        (dys + used).update(repeating: 0, count: dyStride - used)
                     }
-                    let used = sg.margin + o * sg.dyPlaneStride
-                    (dys + used).update(repeating: 0, count: dyStride - used)
-                }
-                guard inputGradient else { continue }
-                let dxs = dxp.p + s * inSize, scr = scratch[w].p
-                if sg.direct {
-                    let plane = sg.plane
-                    args.plan.transposed.multiply(rows: 0, c, weight: args.w, x: dys, y: scr, ldy: plane, length: plane, accumulate: false)
-                    let h = g.height, wd = g.width, py = g.padY, px = g.padX
-                    for ci in 0..<c {
-                        for y in 0..<h {
-                            (dxs + (ci * h + y) * wd).update(from: scr + ci * plane + (y + py) * sg.wp + px, count: wd)
+                    if sparseGradient {
+                        let a0 = sg.direct ? sg.margin : 0, lda = sg.direct ? sg.dyPlaneStride : area
+                        args.plan.forward.sampledDot(rows: 0, o, a: dys + a0, lda: lda, b: kp.p + s * inStride, length: len,
+                                                     into: partial, at: args.plan.positions)
+                    }
+                    guard inputGradient else { continue }
+                    let dxs = dxp.p + s * inSize, scr = sg.direct ? scratch[w].p + dyStride : scratch[w].p
+                    if sg.direct {
+                        let plane = sg.plane
+                        args.plan.transposed.multiply(rows: 0, c, weight: args.w, x: dys, y: scr, ldy: plane, length: plane,
+                                                      accumulate: false)
+                        let h = g.height, wd = g.width, py = g.padY, px = g.padX
+                        for ci in 0..<c {
+                            for y in 0..<h {
+                                (dxs + (ci * h + y) * wd).update(from: scr + ci * plane + (y + py) * sg.wp + px, count: wd)
+                            }
                         }
+                    } else {
+                        args.plan.transposed.multiply(rows: 0, g.columnRows, weight: args.w, x: dys, y: scr, ldy: area,
+                                                      length: area, accumulate: false)
+                        dxs.update(repeating: 0, count: inSize)
+                        Im2Col.col2im(g, scr, ld: area, dxs)
                     }
-                } else {
-                    args.plan.transposed.multiply(rows: 0, g.columnRows, weight: args.w, x: dys, y: scr, ldy: area,
-                                                  length: area, accumulate: false)
-                    dxs.update(repeating: 0, count: inSize)
-                    Im2Col.col2im(g, scr, ld: area, dxs)
                 }
             }
         }
-        if SparseKernels.needsDenseWeightGradients {
+        if sparseGradient {
+            // Each kept weight's partials in block order.
+            let gp = SendablePointer(weight.grad.data), count = blocks.count - 1
+            plan.forward.weightIndex.withUnsafeBufferPointer { wi in
+                let wip = SendablePointer(UnsafeMutablePointer(mutating: wi.baseAddress!))
+                Parallel.forChunks(nnz) { lo, hi in
+                    for j in lo..<hi {
+                        var sum: Float = 0
+                        for b in 0..<count { sum += pp.p[b * nnz + j] }
+                        gp.p[Int(wip.p[j])] += sum
+                    }
+                }
+            }
+        } else {
             denseWeightGradient(dy, x, g)
-        } else {
-            // Rows (output channels) split by nonzero count; each weight's sum runs over the
-            // samples in order, so the result does not depend on the split.
-            let gp = SendablePointer(weight.grad.data), a0 = sg.direct ? sg.margin : 0
-            let lda = sg.direct ? sg.dyPlaneStride : area, inStride = sg.inputStride
-            SparseKernels.run(plan.forwardBounds) { _, lo, hi in
-                for s in 0..<n {
-                    args.plan.forward.sampledDot(rows: lo, hi, a: st.p + s * dyStride + a0, lda: lda,
-                                                 b: kp.p + s * inStride, length: len, into: gp.p)
-                }
-            }
         }
         return gradInput
+    }
+
+    /// Bounds of the fixed sample blocks of a batch of `n` whose weight gradients are summed
+    /// apart (`sparseBackward`): at most eight, of at least eight samples where the batch allows.
+    static func sampleBlocks(_ n: Int) -> [Int] {
+        let count = Swift.max(1, Swift.min(8, n / 8))
+        return (0...count).map { $0 * n / count }
     }
 
     /// The full dW = Σ dy · colᵀ by im2col and GEMM, for callers that need pruned entries too.

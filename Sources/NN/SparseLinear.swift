@@ -9,7 +9,8 @@ final class SparseLayerState: @unchecked Sendable {
     /// their nonzero-balanced thread ranges, transposed rows, their ranges.
     var patterns: [[Int]: SparsePlan] = [:]
     /// Scratch: the transposed or padded input (kept from forward to backward), the output, the
-    /// output gradient, the input gradient, in the layouts the kernels read.
+    /// output gradient (a convolution's partial weight gradients), the input gradient, in the
+    /// layouts the kernels read.
     let input = Tensor(shape: [0]), output = Tensor(shape: [0])
     let gradOutput = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
     /// Whether the last forward ran sparse (backward follows it).
@@ -52,6 +53,15 @@ final class SparseLayerState: @unchecked Sendable {
 struct SparsePlan: Sendable {
     let forward: SparsePattern, forwardBounds: [Int]
     let transposed: SparsePattern, transposedBounds: [Int]
+    /// 0, 1, 2, … per forward nonzero: where `sampledDot` writes a weight gradient into a
+    /// buffer of the kept weights alone (a convolution's per-block partial sums).
+    let positions: [Int32]
+
+    init(forward: SparsePattern, forwardBounds: [Int], transposed: SparsePattern, transposedBounds: [Int]) {
+        (self.forward, self.forwardBounds, self.transposed, self.transposedBounds) =
+            (forward, forwardBounds, transposed, transposedBounds)
+        positions = (0..<Int32(forward.nonzeros)).map { $0 }
+    }
 }
 
 /// Sendable views of what a sparse pass's workers share.

@@ -146,35 +146,42 @@ import Tensor
         #expect(!layer.sparse.lastForwardSparse, "mask removed (TV-PGD's dense phase): dense again")
     }
 
-    /// Results do not depend on the worker count: layers large enough to split their rows or
-    /// samples between two workers give the bits of one worker (every weight's gradient sums
-    /// the samples in order whatever the split).
+    /// Results do not depend on the worker count: layers large enough to split between two
+    /// workers (a fully connected layer its rows, a convolution its fixed sample blocks) give
+    /// the bits of one worker.
     @Test func twoWorkersGiveTheBitsOfOne() {
         var rng = RNG(seed: 8, stream: "workers")
         let linear = Linear(300, 200, rng: &rng)
         linear.weight.setMask(randomMask([200, 300], kept: 0.5, &rng))
         let conv = Conv2d(16, 16, kernel: 3, padding: 1, rng: &rng)
         conv.weight.setMask(randomMask(conv.weight.value.shape, kept: 0.4, &rng))
-        let cases: [(any Layer, Tensor, SparseLayerState)] = [
-            (linear, randomTensor([80, 300], &rng), linear.sparse),
-            (conv, randomTensor([16, 16, 32, 32], &rng), conv.sparse),
+        let strided = Conv2d(16, 8, kernel: 3, stride: 2, padding: 1, rng: &rng)
+        strided.weight.setMask(randomMask(strided.weight.value.shape, kept: 0.4, &rng))
+        #expect(Conv2d.sampleBlocks(16) == [0, 8, 16])
+        #expect(Conv2d.sampleBlocks(128) == Array(stride(from: 0, through: 128, by: 16)))
+        #expect(Conv2d.sampleBlocks(3) == [0, 3])
+        let cases: [(any Layer, Tensor)] = [
+            (linear, randomTensor([80, 300], &rng)),
+            (conv, randomTensor([16, 16, 32, 32], &rng)),
+            (strided, randomTensor([16, 16, 32, 32], &rng)),
         ]
         linear.kernels = .sparse
         conv.kernels = .sparse
+        strided.kernels = .sparse
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
-        for (layer, x, state) in cases {
-            let dy = randomTensor(layer.forward(x, training: true).shape, &rng)
+        for (layer, x) in cases {
             Parallel.threads = 1
+            let dy = randomTensor(layer.forward(x, training: true).shape, &rng)
             let one = pass(layer, x, dy)
-            #expect(state.patterns.contains { $0.key.last == 1 && $0.value.forwardBounds.count == 2 }, "\(layer.summary): one worker")
             Parallel.threads = 2
             let two = pass(layer, x, dy)
-            #expect(state.patterns.contains { $0.key.last == 2 && $0.value.forwardBounds.count == 3 }, "\(layer.summary): two workers")
             #expect(one.0.array == two.0.array, "\(layer.summary): output")
             #expect(one.1.array == two.1.array, "\(layer.summary): input gradient")
             #expect(zip(one.2, two.2).allSatisfy { $0.array == $1.array }, "\(layer.summary): parameter gradients")
+            #expect(one.2[0].array.contains { $0 != 0 })
         }
+        #expect(linear.sparse.patterns.contains { $0.key.last == 2 && $0.value.forwardBounds.count == 3 }, "rows split")
     }
 
     /// `auto` weighs a convolution's density against its output map: at 35% kept a layer runs
