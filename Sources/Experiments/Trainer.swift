@@ -104,7 +104,7 @@ public final class Trainer {
         var lossSum = 0.0
         for _ in 0..<b.batchesPerEpoch {
             let n = b.next()
-            let out = model.forward(b.inputs, training: false)
+            let out = model.infer(b.inputs)
             let r = b.labels.withUnsafeBufferPointer {
                 SoftmaxCrossEntropy.evaluate(logits: out, labels: $0.baseAddress!, grad: nil)
             }

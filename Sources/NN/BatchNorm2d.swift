@@ -102,7 +102,7 @@ public final class BatchNorm2d: Layer {
         return y
     }
 
-    private enum Clamp { case none, relu, relu6 }
+    fileprivate enum Clamp { case none, relu, relu6 }
 
     private static func clamp(of activation: (any BatchNormFusable)?) -> Clamp {
         guard let activation else { return .none }
@@ -148,7 +148,7 @@ public final class BatchNorm2d: Layer {
                         inv = 1 / (variance + eps).squareRoot()
                     } else {
                         mean = rm.p[ch]
-                        inv = 1 / (rv.p[ch] + eps).squareRoot()
+                        inv = Self.inverseStd(rv.p[ch], eps)
                     }
                     sp.p[ch] = inv
                     um.p[ch] = mean
@@ -169,6 +169,31 @@ public final class BatchNorm2d: Layer {
             }
             return out
         }
+    }
+
+    /// 1 / sqrt(variance + eps), as evaluation normalises with the running variance.
+    @inline(__always)
+    fileprivate static func inverseStd(_ variance: Float, _ eps: Float) -> Float { 1 / (variance + eps).squareRoot() }
+
+    /// What stands for this layer's evaluation-mode forward (with `activation` fused, or adding
+    /// `shortcut` then ReLU as a residual block ends) on an input of `shape`, for the layer
+    /// before it to apply as it writes its output (`Conv2d.inferFolding`): it writes where that
+    /// forward would (the activation's output, else this layer's), with the same kernels.
+    /// Backward cannot follow.
+    func evaluationEpilogue(shape: [Int], activation: (any BatchNormFusable)?, shortcut: Tensor?) -> EvaluationEpilogue {
+        precondition(shape.count == 4 && shape[1] == channels, "\(summary): folded input \(shape)")
+        precondition(shortcut.map { $0.shape == shape } ?? true, "\(summary): shortcut \(shortcut!.shape) vs main path \(shape)")
+        let out = activation?.output ?? output
+        out.resize(shape)
+        lastTraining = false
+        input = nil
+        lastFused = activation
+        let c = channels
+        return EvaluationEpilogue(
+            mean: (0..<c).map { runningMean[$0] }, inv: (0..<c).map { Self.inverseStd(runningVar[$0], eps) },
+            scale: gamma.value.array, shift: beta.value.array,
+            clamp: shortcut != nil ? .relu : Self.clamp(of: activation), shortcut: shortcut.map { SendablePointer($0.data) },
+            out: SendablePointer(out.data))
     }
 
     /// Recomputes the last forward's output from the same input `x` (and makes `x` the input
@@ -287,6 +312,32 @@ public final class BatchNorm2d: Layer {
                 }
             }
             return gradInput
+        }
+    }
+}
+
+/// A BatchNorm2d's evaluation-mode forward per channel plane (`BatchNorm2d.evaluationEpilogue`),
+/// with the kernels that forward runs: the same bits.
+struct EvaluationEpilogue: Sendable {
+    fileprivate let mean: [Float], inv: [Float], scale: [Float], shift: [Float]
+    fileprivate let clamp: BatchNorm2d.Clamp
+    fileprivate let shortcut: SendablePointer<Float>?
+    fileprivate let out: SendablePointer<Float>
+
+    /// The output tensor's data, written by `apply`.
+    var output: UnsafeMutablePointer<Float> { out.p }
+
+    /// Channel `c`'s plane of `count` values at `x`, normalised into the output at `offset`.
+    func apply(channel c: Int, count: Int, _ x: UnsafePointer<Float>, at offset: Int) {
+        let y = out.p + offset
+        if let shortcut {
+            tk_bn_normalize_add_relu(count, x, mean[c], inv[c], scale[c], shift[c], shortcut.p + offset, y)
+            return
+        }
+        switch clamp {
+        case .none: tk_bn_normalize(count, x, mean[c], inv[c], scale[c], shift[c], nil, y)
+        case .relu: tk_bn_normalize_relu(count, x, mean[c], inv[c], scale[c], shift[c], y)
+        case .relu6: tk_bn_normalize_relu6(count, x, mean[c], inv[c], scale[c], shift[c], y)
         }
     }
 }

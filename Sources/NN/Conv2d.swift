@@ -132,7 +132,8 @@ public final class Conv2d: InputGradientSkippable {
     public var kernels: KernelMode?
     public let workspace: ConvWorkspace
 
-    private var input: Tensor?
+    /// The last training or evaluation forward's input (nil after `inferFolding`: no backward).
+    var input: Tensor?
     /// oneDNN primitives per (worker, samples, C, H, W, threads, layout choice); nil where oneDNN declined.
     private var oneDNNPlans: [[Int]: OneDNNConvPlan?] = [:]
     /// The plans the last forward ran, one per worker with its first sample (backward runs the
@@ -367,9 +368,9 @@ public final class Conv2d: InputGradientSkippable {
             let g = geometry(x.shape)
             input = x
             let n = x.shape[0], o = outChannels, area = g.outputArea
-            if sparseForward(x, g) {
+            if let y = sparseForward(x, g) {
                 lastPlans = []
-                return output
+                return y
             }
             output.resize([n, o, g.outputHeight, g.outputWidth])
             lastPlans = oneDNNPlans(x, g)

@@ -21,6 +21,11 @@ public protocol Layer: AnyObject {
     /// The child layers a composite runs, in forward order (its own arithmetic, such as a
     /// residual sum, is not a layer and not listed); empty for a leaf.
     var sublayers: [any Layer] { get }
+    /// The evaluation-mode output with no backward to follow: what `forward(_:training: false)`
+    /// computes, the same bits, but free to skip what only backward needs (a pruned
+    /// convolution then applies the BatchNorm after it as it writes its output). Calling
+    /// `backward` after it is an error.
+    func infer(_ input: Tensor) -> Tensor
 }
 
 extension Layer {
@@ -30,6 +35,8 @@ extension Layer {
     public var buffers: [Tensor] { [] }
     /// No children: the default for leaf layers.
     public var sublayers: [any Layer] { [] }
+    /// `forward(_:training: false)`: the default.
+    public func infer(_ input: Tensor) -> Tensor { forward(input, training: false) }
 
     /// The leaf layers in forward order, composites unrolled (itself when a leaf), so code
     /// that inspects a network sees inside residual, dense, inverted-residual and

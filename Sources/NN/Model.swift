@@ -32,6 +32,10 @@ public final class Model {
 
     /// The logits for batch `x` (`[batch] + inputShape`).
     public func forward(_ x: Tensor, training: Bool) -> Tensor { network.forward(x, training: training) }
+    /// The logits for batch `x` in evaluation mode with no backward to follow (`Layer.infer`):
+    /// the bits of `forward(x, training: false)`, faster where pruned convolutions apply
+    /// the BatchNorm after them in their own pass.
+    public func infer(_ x: Tensor) -> Tensor { network.infer(x) }
     /// Back-propagates dLoss/dLogits, accumulating every parameter's gradient.
     public func backward(_ dy: Tensor) { _ = network.backward(dy) }
 

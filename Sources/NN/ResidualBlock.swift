@@ -83,6 +83,23 @@ public final class ResidualBlock: Layer {
         }
     }
 
+    /// `forward(x, training: false)` without backward: each convolution that runs sparse applies
+    /// its BatchNorm (and ReLU, or the shortcut's sum and ReLU) as it writes its output.
+    public func infer(_ x: Tensor) -> Tensor {
+        OpProfile.measure(.elementwise) {
+            let h = conv1.inferFolding(x, into: bn1, activation: relu1)
+                ?? relu1.forward(bn1.forward(conv1.forward(x, training: false), training: false, fusing: relu1),
+                                 training: false)
+            let shortcut = projection.map { p in
+                p.conv.inferFolding(x, into: p.bn, activation: nil) ?? p.bn.forward(p.conv.forward(x, training: false), training: false)
+            } ?? x
+            if let y = conv2.inferFolding(h, into: bn2, activation: relu2, adding: shortcut) { return y }
+            let y = bn2.forward(conv2.forward(h, training: false), training: false, adding: shortcut, thenInto: relu2)
+            relu2.tookFusedOutput()
+            return y
+        }
+    }
+
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.elementwise) {
             let g = relu2.backward(dy)

@@ -28,6 +28,26 @@ public final class Sequential: Layer {
         return layers[i].forward(h, training: training)
     }
 
+    /// Evaluation without backward (`Layer.infer`): a pruned convolution followed by a
+    /// BatchNorm2d (and the ReLU or ReLU6 fused with it) computes the three in one pass when it
+    /// runs sparse (`Conv2d.inferFolding`); every other layer as `forward` runs it.
+    public func infer(_ x: Tensor) -> Tensor {
+        var h = x, i = 0
+        while i < layers.count {
+            if let conv = layers[i] as? Conv2d, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2d {
+                let next = bn.fusedActivation.flatMap { i + 2 < layers.count && layers[i + 2] === $0 ? $0 : nil }
+                if let y = conv.inferFolding(h, into: bn, activation: next) {
+                    h = y
+                    i += next == nil ? 2 : 3
+                    continue
+                }
+            }
+            h = layers[i] is BatchNorm2d ? forwardLayer(i, h, training: false) : layers[i].infer(h)
+            i += 1
+        }
+        return h
+    }
+
     public func backward(_ dy: Tensor) -> Tensor {
         var g = dy
         for layer in layers.reversed() { g = layer.backward(g) }

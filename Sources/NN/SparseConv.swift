@@ -84,27 +84,45 @@ extension Conv2d {
         }
     }
 
-    /// Forward with the kept weights only; false when the dense path should run.
-    func sparseForward(_ x: Tensor, _ g: ConvGeometry) -> Bool {
-        guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else { sparse.lastForwardSparse = false; return false }
-        sparse.lastForwardSparse = true
+    /// Forward with the kept weights only; nil when the dense path should run.
+    ///
+    /// With `epilogue` (`inferFolding`: evaluation, no backward) each sample's output planes go
+    /// through it into its output instead of this layer's, and the padded input stays in the
+    /// worker's scratch instead of being kept for backward.
+    func sparseForward(_ x: Tensor, _ g: ConvGeometry,
+                       epilogue makeEpilogue: (([Int]) -> EvaluationEpilogue)? = nil) -> Tensor? {
+        guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else {
+            sparse.lastForwardSparse = false
+            return nil
+        }
         let n = x.shape[0], o = outChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg)
-        let kept = sparse.input
-        kept.resize([n * sg.inputStride])
-        output.resize([n, o, g.outputHeight, g.outputWidth])
+        let shape = [n, o, g.outputHeight, g.outputWidth]
+        let epilogue = makeEpilogue?(shape)
+        sparse.lastForwardSparse = epilogue == nil
         let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * sg.length * n)))
         let len = sg.length, oh = g.outputHeight, ow = g.outputWidth, area = g.outputArea
-        let scratch = sparse.scratch(workers, floats: sg.direct ? o * len : 0)
+        // Per worker: the staged output rows (direct), the output planes before the epilogue,
+        // and the padded input or column matrix when it is not kept.
+        let stageFloats = sg.direct ? o * len : 0, planeFloats = epilogue == nil ? 0 : o * area
+        let inputFloats = epilogue == nil ? 0 : sg.inputStride
+        let scratch = sparse.scratch(workers, floats: stageFloats + planeFloats + inputFloats)
+        let kept = sparse.input
+        if epilogue == nil {
+            kept.resize([n * sg.inputStride])
+            output.resize(shape)
+        }
         let args = SparseArgs(plan: plan, w: weight.value.data)
-        let xp = SendablePointer(x.data), kp = SendablePointer(kept.data), yp = SendablePointer(output.data)
+        let xp = SendablePointer(x.data), kp = SendablePointer(kept.data)
+        let yp = SendablePointer(epilogue?.output ?? output.data)
         let bp = bias.map { SendablePointer($0.value.data) }
         let inSize = g.channels * g.height * g.width
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
+            let stage = scratch[w].p, planes = stage + stageFloats
             for s in lo..<hi {
-                let xin = kp.p + s * sg.inputStride, y = yp.p + s * o * area
+                let xin = epilogue == nil ? kp.p + s * sg.inputStride : planes + planeFloats
+                let y = epilogue == nil ? yp.p + s * o * area : planes
                 if sg.direct {
                     Self.pad(sg, xp.p + s * inSize, into: xin)
-                    let stage = scratch[w].p
                     args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: stage, ldy: len, length: len, accumulate: false)
                     for oc in 0..<o {
                         let b = bp?.p[oc] ?? 0
@@ -118,9 +136,36 @@ extension Conv2d {
                     args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: y, ldy: area, length: area, accumulate: false)
                     if let bp { for oc in 0..<o { let b = bp.p[oc]; for i in 0..<area { y[oc * area + i] += b } } }
                 }
+                if let epilogue {
+                    for oc in 0..<o { epilogue.apply(channel: oc, count: area, y + oc * area, at: (s * o + oc) * area) }
+                }
             }
         }
-        return true
+        return epilogue == nil ? output : nil
+    }
+
+    /// This layer's evaluation output followed by `bn`'s evaluation forward (with `activation`
+    /// fused, or adding `shortcut` then ReLU), in one pass when this layer runs sparse: each
+    /// sample's output planes go through the BatchNorm's kernels while in cache, the same bits
+    /// as the layers one by one, and neither this layer's output nor its padded input is
+    /// written. Returns the activation's output (else the BatchNorm's), or nil when this layer
+    /// runs dense or an observer watches the activation: run the layers as usual then. No
+    /// backward may follow (`Layer.infer`).
+    func inferFolding(_ x: Tensor, into bn: BatchNorm2d, activation: (any BatchNormFusable)?,
+                      adding shortcut: Tensor? = nil) -> Tensor? {
+        if let a = activation as? any Activation, a.observer != nil { return nil }
+        guard bn.channels == outChannels else { return nil }
+        return OpProfile.measure(.convolution) {
+            let g = geometry(x.shape)
+            var folded: Tensor?
+            _ = sparseForward(x, g) { shape in
+                let e = bn.evaluationEpilogue(shape: shape, activation: activation, shortcut: shortcut)
+                folded = activation?.output ?? bn.output
+                return e
+            }
+            if folded != nil { input = nil }
+            return folded
+        }
     }
 
     /// Copies one sample into zero-padded planes, writing every float once.

@@ -84,7 +84,7 @@ struct Bench: ParsableCommand {
         func step() {
             let t0 = DispatchTime.now().uptimeNanoseconds
             if inference {
-                _ = net.forward(x, training: false)
+                _ = net.infer(x)
                 stepNanos += DispatchTime.now().uptimeNanoseconds - t0
                 return
             }

@@ -1,0 +1,52 @@
+import Testing
+@testable import NN
+import Tensor
+
+/// `Model.infer`: evaluation without backward, where a pruned convolution that runs sparse
+/// applies the BatchNorm after it (and its ReLU or ReLU6, or a residual block's sum and ReLU)
+/// as it writes its output. It must give the bits of `forward(_:training: false)`.
+struct InferenceFoldingTests {
+    /// A zoo model with every prunable weight masked to about `kept`, non-trivial BatchNorm
+    /// statistics and affine parameters, in `mode`.
+    func prunedModel(_ name: String, kept: Double, mode: KernelMode, _ rng: inout RNG) throws -> Model {
+        let model = try ModelZoo.make(name, inputShape: [3, 32, 32], classes: 10, seed: 2)
+        for p in model.parameters where p.prunable {
+            let m = Tensor(shape: p.value.shape)
+            for i in 0..<m.count { m[i] = Double(rng.uniform()) < kept ? 1 : 0 }
+            p.setMask(m)
+        }
+        for layer in model.network.leaves {
+            if let conv = layer as? Conv2d { conv.kernels = mode }
+            guard let bn = layer as? BatchNorm2d else { continue }
+            for c in 0..<bn.channels {
+                bn.gamma.value[c] = 1 + 0.5 * rng.normal()
+                bn.beta.value[c] = 0.3 * rng.normal()
+                bn.runningMean[c] = 0.2 * rng.normal()
+                bn.runningVar[c] = 0.5 + rng.uniform()
+            }
+        }
+        return model
+    }
+
+    @Test(arguments: ["resnet20", "vgg11", "convnet", "mobilenetv2"], [KernelMode.sparse, .auto, .dense])
+    func inferGivesTheBitsOfAnEvaluationForward(_ name: String, _ mode: KernelMode) throws {
+        var rng = RNG(seed: 21, stream: "fold")
+        let model = try prunedModel(name, kept: 0.1, mode: mode, &rng)
+        let x = randomTensor([2, 3, 32, 32], &rng)
+        let forward = model.forward(x, training: false).array
+        let inferred = model.infer(x).array
+        #expect(inferred == forward, "\(name) \(mode)")
+        #expect(Set(forward).count >= 10, "\(name): the logits must vary")
+        // Folding happened exactly where a convolution ran sparse before a BatchNorm2d; a
+        // folded convolution keeps no input for a backward.
+        let folded = model.network.leaves.compactMap { $0 as? Conv2d }.filter { $0.input == nil }
+        if mode == .dense || name == "convnet" {
+            #expect(folded.isEmpty, "\(name) \(mode): nothing to fold")  // convnet has no BatchNorm
+        } else if name != "mobilenetv2" {
+            #expect(!folded.isEmpty, "\(name) \(mode): no convolution folded its BatchNorm")
+        }
+        // A training step after inference runs as usual.
+        _ = model.forward(x, training: true)
+        #expect(model.network.leaves.compactMap { $0 as? Conv2d }.allSatisfy { $0.input != nil })
+    }
+}
