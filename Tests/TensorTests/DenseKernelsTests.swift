@@ -203,29 +203,32 @@ struct DenseKernelsTests {
                 #expect(fused == clamped, "bn + relu6 \(isa)")
                 if n > 100 { #expect(clamped.contains(0) && clamped.contains(6) && clamped.contains { $0 > 0 && $0 < 6 }) }
                 // Fused with ReLU, forward and backward: the bits of the kernels in a row.
-                var relu = plain, fusedReLU = plain, masked = plain, dxApart = plain, dxFused = plain
+                var relu = plain, fusedReLU = plain
                 tk_relu_forward(n, plain, &relu)
                 tk_bn_normalize_relu(n, x, 0.25, 1.5, 3, 2, &fusedReLU)
                 #expect(fusedReLU == relu, "bn + relu \(isa)")
-                tk_relu_backward(n, relu, dy, &masked)
-                var apartSums: [Float] = [0, 0], fusedSums: [Float] = [0, 0]
-                tk_bn_backward_sums(n, masked, x, 0.25, &apartSums)
-                tk_bn_backward_sums_relu(n, dy, relu, x, 0.25, &fusedSums)
-                #expect(fusedSums == apartSums, "bn backward sums + relu \(isa)")
-                tk_bn_backward_input(n, masked, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxApart)
-                tk_bn_backward_input_relu(n, dy, relu, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxFused)
-                #expect(dxFused == dxApart, "bn backward input + relu \(isa)")
                 if n > 100 { #expect(relu.contains(0) && relu.contains { $0 > 0 }) }
-                // Backward fused with ReLU6 (mask 0 < y < 6): the bits of the kernels in a row.
-                var masked6 = plain, dx6Apart = plain, dx6Fused = plain
-                tk_relu6_backward(n, clamped, dy, &masked6)
-                var apart6: [Float] = [0, 0], fused6: [Float] = [0, 0]
-                tk_bn_backward_sums(n, masked6, x, 0.25, &apart6)
-                tk_bn_backward_sums_relu6(n, dy, clamped, x, 0.25, &fused6)
-                #expect(fused6 == apart6, "bn backward sums + relu6 \(isa)")
-                tk_bn_backward_input(n, masked6, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dx6Apart)
-                tk_bn_backward_input_relu6(n, dy, clamped, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dx6Fused)
-                #expect(dx6Fused == dx6Apart, "bn backward input + relu6 \(isa)")
+                // Backward masked by the ReLU's (0 < y) or the ReLU6's (0 < y < 6) output.
+                typealias Backward = (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+                typealias Sums = (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, Float,
+                                  UnsafeMutablePointer<Float>) -> Void
+                typealias Input = (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, Float, Float, Float,
+                                   Float, Float, UnsafeMutablePointer<Float>) -> Void
+                let fusions: [(String, [Float], Backward, Sums, Input)] = [
+                    ("relu", relu, tk_relu_backward, tk_bn_backward_sums_relu, tk_bn_backward_input_relu),
+                    ("relu6", clamped, tk_relu6_backward, tk_bn_backward_sums_relu6, tk_bn_backward_input_relu6),
+                ]
+                for (what, y, backward, fusedSumsKernel, fusedInputKernel) in fusions {
+                    var masked = plain, dxApart = plain, dxFused = plain
+                    backward(n, y, dy, &masked)
+                    var apartSums: [Float] = [0, 0], fusedSums: [Float] = [0, 0]
+                    tk_bn_backward_sums(n, masked, x, 0.25, &apartSums)
+                    fusedSumsKernel(n, dy, y, x, 0.25, &fusedSums)
+                    #expect(fusedSums == apartSums, "bn backward sums + \(what) \(isa)")
+                    tk_bn_backward_input(n, masked, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxApart)
+                    fusedInputKernel(n, dy, y, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxFused)
+                    #expect(dxFused == dxApart, "bn backward input + \(what) \(isa)")
+                }
                 // A residual block's end: BN, + shortcut, ReLU in one pass.
                 let shortcut = values(n, seed: UInt64(n) + 7)
                 var summed = plain, endApart = plain, endFused = plain
