@@ -23,8 +23,12 @@ extension SparseLayerState {
 /// pattern, offsets `M + o*S - ky*Wp - kx`), and dW at a kept weight is one dot product of a dy
 /// plane with a shifted input plane.
 ///
-/// Other strides: im2col per sample (kept for backward), then the same kernels with offsets
-/// `r * OH*OW` into the column matrix, col2im for dx.
+/// Other strides: im2col per sample, then the same kernels with offsets `r * OH*OW` into the
+/// column matrix, col2im for dx.
+///
+/// The padded planes or column matrix of a sample live in its worker's scratch only: backward
+/// builds them again from the layer's input (one copy, in cache) instead of keeping a
+/// batch of them in memory between the passes.
 struct SparseConvGeometry {
     let g: ConvGeometry
     let direct: Bool
@@ -34,7 +38,7 @@ struct SparseConvGeometry {
     var plane: Int { hp * wp }
     /// Floats per output plane as computed: OH rows of Wp (direct) or OH*OW (im2col).
     var length: Int { direct ? g.outputHeight * wp : g.outputArea }
-    /// Floats per sample of the kept input (padded planes or the column matrix), rounded up.
+    /// Floats per sample of the padded planes or the column matrix, rounded up.
     var inputStride: Int { direct ? (g.channels * plane + k + 15) / 16 * 16 : g.columnRows * g.outputArea }
     /// Zeros around each dy plane (direct).
     var margin: Int { (k - 1) * (wp + 1) }
@@ -87,8 +91,7 @@ extension Conv2d {
     /// Forward with the kept weights only; nil when the dense path should run.
     ///
     /// With `epilogue` (`inferFolding`: evaluation, no backward) each sample's output planes go
-    /// through it into its output instead of this layer's, and the padded input stays in the
-    /// worker's scratch instead of being kept for backward.
+    /// through it into its output instead of this layer's.
     func sparseForward(_ x: Tensor, _ g: ConvGeometry,
                        epilogue makeEpilogue: (([Int]) -> EvaluationEpilogue)? = nil) -> Tensor? {
         guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else {
@@ -102,24 +105,19 @@ extension Conv2d {
         let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * sg.length * n)))
         let len = sg.length, oh = g.outputHeight, ow = g.outputWidth, area = g.outputArea
         // Per worker: the staged output rows (direct), the output planes before the epilogue,
-        // and the padded input or column matrix when it is not kept.
+        // and the padded input or column matrix.
         let stageFloats = sg.direct ? o * len : 0, planeFloats = epilogue == nil ? 0 : o * area
-        let inputFloats = epilogue == nil ? 0 : sg.inputStride
-        let scratch = sparse.scratch(workers, floats: stageFloats + planeFloats + inputFloats)
-        let kept = sparse.input
-        if epilogue == nil {
-            kept.resize([n * sg.inputStride])
-            output.resize(shape)
-        }
+        let scratch = sparse.scratch(workers, floats: stageFloats + planeFloats + sg.inputStride)
+        if epilogue == nil { output.resize(shape) }
         let args = SparseArgs(plan: plan, w: weight.value.data)
-        let xp = SendablePointer(x.data), kp = SendablePointer(kept.data)
+        let xp = SendablePointer(x.data)
         let yp = SendablePointer(epilogue?.output ?? output.data)
         let bp = bias.map { SendablePointer($0.value.data) }
         let inSize = g.channels * g.height * g.width
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
             let stage = scratch[w].p, planes = stage + stageFloats
             for s in lo..<hi {
-                let xin = epilogue == nil ? kp.p + s * sg.inputStride : planes + planeFloats
+                let xin = planes + planeFloats
                 let y = epilogue == nil ? yp.p + s * o * area : planes
                 if sg.direct {
                     Self.pad(sg, xp.p + s * inSize, into: xin)
@@ -204,12 +202,12 @@ extension Conv2d {
         let workers = Swift.max(1, Swift.min(Parallel.threads, blocks.count - 1,
                                              SparseLayerState.workers(nnz * len * n)))
         let args = SparseArgs(plan: plan, w: weight.value.data)
-        let dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data), kp = SendablePointer(sparse.input.data)
-        let inSize = c * g.height * g.width, inStride = sg.inputStride
+        let dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data), xp = SendablePointer(x.data)
+        let inSize = c * g.height * g.width
         // Per worker: dy staged in the kernels' layout (direct: Wp-wide rows in zero margins;
-        // im2col: dy itself), then the dx scratch.
+        // im2col: dy itself), the dx scratch, the padded input or column matrix again.
         let dyStride = sg.direct ? sg.dyStride(o) : 0, dxFloats = sg.direct ? c * sg.plane : g.columnRows * area
-        let scratch = sparse.scratch(workers, floats: dyStride + dxFloats)
+        let scratch = sparse.scratch(workers, floats: dyStride + dxFloats + sg.inputStride)
         let partials = sparse.gradOutput
         partials.resize([(blocks.count - 1) * nnz])
         let pp = SendablePointer(partials.data)
@@ -236,8 +234,10 @@ extension Conv2d {
                         (dys + used).update(repeating: 0, count: dyStride - used)
                     }
                     if sparseGradient {
+                        let xin = scratch[w].p + dyStride + dxFloats
+                        if sg.direct { Self.pad(sg, xp.p + s * inSize, into: xin) } else { Im2Col.im2col(g, xp.p + s * inSize, xin, ld: area) }
                         let a0 = sg.direct ? sg.margin : 0, lda = sg.direct ? sg.dyPlaneStride : area
-                        args.plan.forward.sampledDot(rows: 0, o, a: dys + a0, lda: lda, b: kp.p + s * inStride, length: len,
+                        args.plan.forward.sampledDot(rows: 0, o, a: dys + a0, lda: lda, b: xin, length: len,
                                                      into: partial, at: args.plan.positions)
                     }
                     guard inputGradient else { continue }

@@ -8,7 +8,7 @@ final class SparseLayerState: @unchecked Sendable {
     /// Patterns per geometry key (batch or input shape, and `Parallel.threads`): forward rows,
     /// their nonzero-balanced thread ranges, transposed rows, their ranges.
     var patterns: [[Int]: SparsePlan] = [:]
-    /// Scratch: the transposed or padded input (kept from forward to backward), the output, the
+    /// Scratch: the transposed input (`Linear`, kept from forward to backward), the output, the
     /// output gradient (a convolution's partial weight gradients), the input gradient, in the
     /// layouts the kernels read.
     let input = Tensor(shape: [0]), output = Tensor(shape: [0])
