@@ -187,8 +187,8 @@ extension Conv2d {
     /// Backward after a sparse forward: dW at kept positions only (unless
     /// `SparseKernels.needsDenseWeightGradients`), dx with the transposed pattern.
     ///
-    /// One pass over the samples does both, while a sample's staged dy and kept input are in
-    /// cache: the samples fall into at most eight fixed blocks (`sampleBlocks`), each block's dW
+    /// One pass over the samples does both, while a sample's staged dy and padded input (built
+    /// again from `x`) are in cache: the samples fall into at most eight fixed blocks (`sampleBlocks`), each block's dW
     /// at the kept weights is summed over its samples in order into a partial of its own, and
     /// the partials are added in block order at the end. The blocks depend on the batch only,
     /// so the result does not depend on how many workers share them.
