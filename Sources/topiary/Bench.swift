@@ -46,8 +46,6 @@ struct Bench: ParsableCommand {
     var inference = false
     @Option(help: "Alternate timed rounds of dense kernels and of --kernels' mode (default auto) this many times in one process, and print both and their ratio (medians over rounds).")
     var compare = 0
-    @Option(help: "With auto kernels: the largest kept fraction at which a layer runs sparse (default: the measured SparseKernels thresholds).")
-    var sparseThreshold: Double?
     @Flag(help: "With --compare: compare process CPU time per step instead of wall time (with --threads 1, the compute time even while other processes share the cores).")
     var cpuTime = false
 
@@ -62,10 +60,6 @@ struct Bench: ParsableCommand {
         if let compactRate { return try benchCompaction(net, rate: compactRate, rounds: compactRounds) }
         if pruning { return try benchPruning(net) }
         if calibrateSparse { return try benchSparseCalibration() }
-        if let t = sparseThreshold {
-            SparseKernels.linearThreshold = t
-            SparseKernels.convolutionThreshold = t
-        }
         if sparsity > 0 {
             guard sparsity < 1 else { throw CLIError("--sparsity must be in [0, 1), got \(sparsity)") }
             if structured {

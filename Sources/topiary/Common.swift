@@ -12,6 +12,8 @@ struct ComputeOptions: ParsableArguments {
     var kernels: String?
     @Option(help: "Library for matrix products: openblas or onednn (default: TOPIARY_GEMM, else onednn on AMD processors and openblas on others).")
     var gemm: String?
+    @Option(help: "With auto kernels: the largest kept fraction (0-1] at which a layer runs sparse, for every layer (default: the thresholds measured per layer kind; topiary bench --calibrate-sparse measures them on this machine).")
+    var sparseThreshold: Double?
 
     func apply() throws {
         let names = BLAS.Backend.allCases.map(\.rawValue).joined(separator: ", ")
@@ -27,6 +29,11 @@ struct ComputeOptions: ParsableArguments {
                 throw CLIError("--kernels must be one of \(KernelMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(kernels)")
             }
             SparseKernels.mode = mode
+        }
+        if let t = sparseThreshold {
+            guard t > 0 && t <= 1 else { throw CLIError("--sparse-threshold must be in (0, 1], got \(t)") }
+            SparseKernels.linearThreshold = t
+            SparseKernels.convolutionThreshold = t
         }
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard n > 0 else { throw CLIError("--threads must be positive, got \(n)") }
