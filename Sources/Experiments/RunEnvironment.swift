@@ -21,9 +21,13 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     /// TOPIARY_GEMM chooses, else `BLAS.Backend.measuredDefault`). Absent in records written
     /// before it was recorded (OpenBLAS then).
     public var gemm: String?
+    /// The kernels of pruned layers (`SparseKernels.summary`: "dense", "sparse", or "auto" with
+    /// its thresholds), which decide the bits of a pruned network's results. Absent in records
+    /// written before it was recorded.
+    public var sparse: String?
 
     enum CodingKeys: String, CodingKey {
-        case topiary, cpu, vectorExtension = "vector_extension", openblas, onednn, kernels, gemm
+        case topiary, cpu, vectorExtension = "vector_extension", openblas, onednn, kernels, gemm, sparse
     }
 
     /// Topiary's own version, semantic versioning as CHANGELOG.md's tag plan says: the next
@@ -35,6 +39,7 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
         var e = machine
         e.kernels = VectorISA.active.rawValue
         e.gemm = BLAS.backend.rawValue
+        e.sparse = SparseKernels.summary
         return e
     }
 
@@ -57,7 +62,8 @@ public struct RunEnvironment: Codable, Equatable, Sendable, Hashable {
     public var summary: String {
         let own = kernels.map { ", \($0) kernels" } ?? ""
         let products = gemm.map { "; GEMM on \($0)" } ?? ""
-        return "\(cpu) (\(vectorExtension)\(own)); \(openblas); \(onednn)\(products); Topiary \(topiary)"
+        let pruned = sparse.map { "; pruned layers: \($0) kernels" } ?? ""
+        return "\(cpu) (\(vectorExtension)\(own)); \(openblas); \(onednn)\(products)\(pruned); Topiary \(topiary)"
     }
 
     /// report.md's "Computed on" section for the environments of some records ("" for none).

@@ -58,12 +58,33 @@ public enum SparseKernels {
     /// 40% from 32x32 output maps up, 30% from 16x16, 20% below (ResNet-20's 8x8 maps broke
     /// even near 25%).
     public static func threshold(for kind: LayerKind) -> Double {
+        threshold(for: kind, linear: linearThreshold, convolution: convolutionThreshold)
+    }
+
+    /// `threshold(for:)` with the given overrides.
+    static func threshold(for kind: LayerKind, linear: Double?, convolution: Double?) -> Double {
         switch kind {
         case .linear:
-            linearThreshold ?? (BLAS.backend == .oneDNN ? 0.20 : 0.30)
+            linear ?? (BLAS.backend == .oneDNN ? 0.20 : 0.30)
         case .convolution(let pixels):
-            convolutionThreshold ?? (pixels >= 32 * 32 ? 0.40 : pixels >= 16 * 16 ? 0.30 : 0.20)
+            convolution ?? (pixels >= 32 * 32 ? 0.40 : pixels >= 16 * 16 ? 0.30 : 0.20)
         }
+    }
+
+    /// The mode and, under `auto`, the thresholds in force, in words (for records: they decide
+    /// which kernels run, and so the bits of a pruned network's results).
+    public static var summary: String {
+        summary(mode: mode, linear: linearThreshold, convolution: convolutionThreshold)
+    }
+
+    /// `summary` for the given mode and overrides.
+    package static func summary(mode: KernelMode, linear: Double?, convolution: Double?) -> String {
+        guard mode == .auto else { return mode.rawValue }
+        let percent = { (kind: LayerKind) in
+            "\(Int((threshold(for: kind, linear: linear, convolution: convolution) * 100).rounded()))%"
+        }
+        let convolutions = [32 * 32, 16 * 16, 1].map { percent(.convolution(outputPixels: $0)) }
+        return "auto (fully connected \(percent(.linear)), convolutions \(convolutions.joined(separator: "/")))"
     }
 
     /// Whether a layer of `kind` whose mask keeps `density` of its weights runs sparse now.
