@@ -145,7 +145,7 @@ public final class BatchNorm2d: Layer {
                         let variance = Float(q / Double(m))
                         rm.p[ch] = (1 - mom) * rm.p[ch] + mom * mean
                         rv.p[ch] = (1 - mom) * rv.p[ch] + mom * variance * (Float(m) / Float(m - 1))
-                        inv = 1 / (variance + eps).squareRoot()
+                        inv = Self.inverseStd(variance, eps)
                     } else {
                         mean = rm.p[ch]
                         inv = Self.inverseStd(rv.p[ch], eps)
@@ -158,11 +158,7 @@ public final class BatchNorm2d: Layer {
                         if let sc {
                             tk_bn_normalize_add_relu(area, xp.p + xo, mean, inv, scale, shift, sc.p + o, yp.p + o)
                         } else {
-                            switch clamp {
-                            case .none: tk_bn_normalize(area, xp.p + xo, mean, inv, scale, shift, nil, yp.p + o)
-                            case .relu: tk_bn_normalize_relu(area, xp.p + xo, mean, inv, scale, shift, yp.p + o)
-                            case .relu6: tk_bn_normalize_relu6(area, xp.p + xo, mean, inv, scale, shift, yp.p + o)
-                            }
+                            Self.normalizePlane(clamp, area, xp.p + xo, mean, inv, scale, shift, yp.p + o)
                         }
                     }
                 }
@@ -171,7 +167,17 @@ public final class BatchNorm2d: Layer {
         }
     }
 
-    /// 1 / sqrt(variance + eps), as evaluation normalises with the running variance.
+    /// One plane of `n` values through the kernel for `clamp`: y = activation(scale * (x - mean) * inv + shift).
+    fileprivate static func normalizePlane(_ clamp: Clamp, _ n: Int, _ x: UnsafePointer<Float>, _ mean: Float, _ inv: Float,
+                                           _ scale: Float, _ shift: Float, _ y: UnsafeMutablePointer<Float>) {
+        switch clamp {
+        case .none: tk_bn_normalize(n, x, mean, inv, scale, shift, nil, y)
+        case .relu: tk_bn_normalize_relu(n, x, mean, inv, scale, shift, y)
+        case .relu6: tk_bn_normalize_relu6(n, x, mean, inv, scale, shift, y)
+        }
+    }
+
+    /// 1 / sqrt(variance + eps), as both modes normalise.
     @inline(__always)
     fileprivate static func inverseStd(_ variance: Float, _ eps: Float) -> Float { 1 / (variance + eps).squareRoot() }
 
@@ -225,11 +231,7 @@ public final class BatchNorm2d: Layer {
                 for ch in lo..<hi {
                     for i in 0..<n {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
-                        switch clamp {
-                        case .none: tk_bn_normalize(area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], nil, yp.p + o)
-                        case .relu: tk_bn_normalize_relu(area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
-                        case .relu6: tk_bn_normalize_relu6(area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
-                        }
+                        Self.normalizePlane(clamp, area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
                     }
                 }
             }
@@ -334,10 +336,6 @@ struct EvaluationEpilogue: Sendable {
             tk_bn_normalize_add_relu(count, x, mean[c], inv[c], scale[c], shift[c], shortcut.p + offset, y)
             return
         }
-        switch clamp {
-        case .none: tk_bn_normalize(count, x, mean[c], inv[c], scale[c], shift[c], nil, y)
-        case .relu: tk_bn_normalize_relu(count, x, mean[c], inv[c], scale[c], shift[c], y)
-        case .relu6: tk_bn_normalize_relu6(count, x, mean[c], inv[c], scale[c], shift[c], y)
-        }
+        BatchNorm2d.normalizePlane(clamp, count, x, mean[c], inv[c], scale[c], shift[c], y)
     }
 }
