@@ -24,20 +24,20 @@ public enum SparseKernels {
     nonisolated(unsafe) public static var mode: KernelMode =
         getenv("TOPIARY_KERNELS").flatMap { KernelMode(rawValue: String(cString: $0)) } ?? .auto
 
-    /// While positive, layers compute the full dense weight gradient (every entry, pruned ones
+    /// Whether layers compute the full dense weight gradient (every entry, pruned ones
     /// included) even when their forward and input gradient run sparse: for callers that read
-    /// gradients at pruned positions. Use `withDenseWeightGradients`.
-    nonisolated(unsafe) public static var denseWeightGradientDepth = 0
+    /// gradients at pruned positions. Bound per task and thread (a `TaskLocal`), so work on
+    /// other threads keeps its sparse weight gradients; use `withDenseWeightGradients`.
+    @TaskLocal public static var denseWeightGradients = false
 
-    /// Runs `body` with full dense weight gradients (see `denseWeightGradientDepth`).
+    /// Runs `body` with full dense weight gradients (see `denseWeightGradients`). The layers'
+    /// backward passes must run on the calling thread or task, as they do.
     public static func withDenseWeightGradients<T>(_ body: () throws -> T) rethrows -> T {
-        denseWeightGradientDepth += 1
-        defer { denseWeightGradientDepth -= 1 }
-        return try body()
+        try $denseWeightGradients.withValue(true) { try body() }
     }
 
     /// Whether weight gradients must be dense everywhere right now.
-    public static var needsDenseWeightGradients: Bool { denseWeightGradientDepth > 0 }
+    public static var needsDenseWeightGradients: Bool { denseWeightGradients }
 
     /// The kind of layer a density threshold is for: a fully connected layer, or a
     /// convolution with `outputPixels` positions per output map.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import NN
 import Tensor
@@ -207,6 +208,24 @@ import Tensor
         linear.weight.setMask(spread([30, 40]))
         _ = linear.forward(randomTensor([8, 40], &rng), training: true)
         #expect(!linear.sparse.lastForwardSparse, "35% kept, fully connected")
+    }
+
+    /// `withDenseWeightGradients` holds for its own thread only: tests, and a user's threads,
+    /// that run sparse layers at the same time keep their sparse weight gradients.
+    @Test func denseWeightGradientsStayOnTheirThread() {
+        final class Seen: @unchecked Sendable { var value = true }
+        let seen = Seen(), done = DispatchSemaphore(value: 0)
+        SparseKernels.withDenseWeightGradients {
+            #expect(SparseKernels.needsDenseWeightGradients)
+            let other = Thread {
+                seen.value = SparseKernels.needsDenseWeightGradients
+                done.signal()
+            }
+            other.start()
+            done.wait()
+        }
+        #expect(!seen.value, "another thread saw dense weight gradients")
+        #expect(!SparseKernels.needsDenseWeightGradients)
     }
 
     @Test func depthwiseStaysDense() {
