@@ -29,15 +29,6 @@ public final class ReLU: Activation, BatchNormFusable {
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU" }
 
-    /// Writes max(0, x) into the output again without calling the observer: a composite that
-    /// shares the output between layers recomputes it before `backward`.
-    func recompute(_ x: Tensor) {
-        OpProfile.measure(.activation) {
-            output.resize(x.shape)
-            tk_relu_forward(x.count, x.data, output.data)
-        }
-    }
-
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.activation) {
             passedThrough = expectsFusedInput && x === output
@@ -84,15 +75,6 @@ public final class ReLU6: Activation, BatchNormFusable {
     var clampsAtSix: Bool { true }
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU6" }
-
-    /// Writes min(max(x, 0), 6) into the output again without calling the observer: a
-    /// composite that shares the output between layers recomputes it before `backward`.
-    func recompute(_ x: Tensor) {
-        OpProfile.measure(.activation) {
-            output.resize(x.shape)
-            tk_relu6_forward(x.count, x.data, output.data)
-        }
-    }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.activation) {
