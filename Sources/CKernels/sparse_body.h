@@ -60,6 +60,8 @@ void TK_VARIANT(sparse_rows)(size_t r0, size_t r1, const int32_t *restrict rowpt
 void TK_VARIANT(sparse_sampled_dot)(size_t r0, size_t r1, const int32_t *restrict rowptr, const int32_t *restrict widx,
                                     const int32_t *restrict off, const float *restrict a, size_t lda,
                                     const float *restrict b, size_t len, float *restrict g) {
+    // Where nonzero j's sum goes: its weight index, or j itself without one.
+    #define TK_GJ(j) (widx ? widx[j] : (j))
     const size_t vl = len & ~(size_t)15;
     for (size_t r = r0; r < r1; r++) {
         const int32_t j0 = rowptr[r], j1 = rowptr[r + 1];
@@ -89,7 +91,7 @@ void TK_VARIANT(sparse_sampled_dot)(size_t r0, size_t r1, const int32_t *restric
             for (; t < len; t++) {
                 s0 += ar[t] * b0[t]; s1 += ar[t] * b1[t]; s2 += ar[t] * b2[t]; s3 += ar[t] * b3[t];
             }
-            g[widx[j]] += s0; g[widx[j + 1]] += s1; g[widx[j + 2]] += s2; g[widx[j + 3]] += s3;
+            g[TK_GJ(j)] += s0; g[TK_GJ(j + 1)] += s1; g[TK_GJ(j + 2)] += s2; g[TK_GJ(j + 3)] += s3;
         }
         for (; j < j1; j++) {
             const float *bj = b + off[j];
@@ -102,9 +104,10 @@ void TK_VARIANT(sparse_sampled_dot)(size_t r0, size_t r1, const int32_t *restric
             for (; t < vl; t += 16) c0 += TK_SLOAD(ar + t) * TK_SLOAD(bj + t);
             float s = TK_SHSUM(c0 + c1);
             for (; t < len; t++) s += ar[t] * bj[t];
-            g[widx[j]] += s;
+            g[TK_GJ(j)] += s;
         }
     }
+    #undef TK_GJ
 }
 
 #ifndef TK_TRANSPOSE_HELPERS

@@ -238,7 +238,7 @@ extension Conv2d {
                         if sg.direct { Self.pad(sg, xp.p + s * inSize, into: xin) } else { Im2Col.im2col(g, xp.p + s * inSize, xin, ld: area) }
                         let a0 = sg.direct ? sg.margin : 0, lda = sg.direct ? sg.dyPlaneStride : area
                         args.plan.forward.sampledDot(rows: 0, o, a: dys + a0, lda: lda, b: xin, length: len,
-                                                     into: partial, at: args.plan.positions)
+                                                     intoNonzeroOrder: partial)
                     }
                     guard inputGradient else { continue }
                     let dxs = dxp.p + s * inSize, scr = sg.direct ? scratch[w].p + dyStride : scratch[w].p

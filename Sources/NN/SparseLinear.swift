@@ -53,15 +53,6 @@ final class SparseLayerState: @unchecked Sendable {
 struct SparsePlan: Sendable {
     let forward: SparsePattern, forwardBounds: [Int]
     let transposed: SparsePattern, transposedBounds: [Int]
-    /// 0, 1, 2, … per forward nonzero: where `sampledDot` writes a weight gradient into a
-    /// buffer of the kept weights alone (a convolution's per-block partial sums).
-    let positions: [Int32]
-
-    init(forward: SparsePattern, forwardBounds: [Int], transposed: SparsePattern, transposedBounds: [Int]) {
-        (self.forward, self.forwardBounds, self.transposed, self.transposedBounds) =
-            (forward, forwardBounds, transposed, transposedBounds)
-        positions = (0..<Int32(forward.nonzeros)).map { $0 }
-    }
 }
 
 /// Sendable views of what a sparse pass's workers share.

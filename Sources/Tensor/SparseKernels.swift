@@ -162,19 +162,21 @@ public struct SparsePattern: Sendable {
     /// For rows `r0 ..< r1`: `g[weightIndex[j]] += Σ_t a[r*lda + t] * b[offset[j] + t]`, t < len.
     public func sampledDot(rows r0: Int, _ r1: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                            length: Int, into g: UnsafeMutablePointer<Float>) {
-        sampledDot(rows: r0, r1, a: a, lda: lda, b: b, length: length, into: g, at: weightIndex)
+        weightIndex.withUnsafeBufferPointer { sampledDot(rows: r0, r1, a: a, lda: lda, b: b, length: length, into: g, at: $0.baseAddress) }
     }
 
-    /// As `sampledDot(rows:_:a:lda:b:length:into:)`, writing nonzero j's sum to
-    /// `g[positions[j]]` instead of its weight index.
+    /// As `sampledDot(rows:_:a:lda:b:length:into:)`, writing nonzero j's sum to `g[j]` (a buffer
+    /// of the kept weights alone, in nonzero order) instead of its weight index.
     public func sampledDot(rows r0: Int, _ r1: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                           length: Int, into g: UnsafeMutablePointer<Float>, at positions: [Int32]) {
-        precondition(positions.count == nonzeros, "sampledDot: \(positions.count) positions for \(nonzeros) nonzeros")
+                           length: Int, intoNonzeroOrder g: UnsafeMutablePointer<Float>) {
+        sampledDot(rows: r0, r1, a: a, lda: lda, b: b, length: length, into: g, at: nil)
+    }
+
+    private func sampledDot(rows r0: Int, _ r1: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                            length: Int, into g: UnsafeMutablePointer<Float>, at index: UnsafePointer<Int32>?) {
         rowStart.withUnsafeBufferPointer { rs in
-            positions.withUnsafeBufferPointer { wi in
-                offset.withUnsafeBufferPointer { of in
-                    tk_sparse_sampled_dot(r0, r1, rs.baseAddress, wi.baseAddress, of.baseAddress, a, lda, b, length, g)
-                }
+            offset.withUnsafeBufferPointer { of in
+                tk_sparse_sampled_dot(r0, r1, rs.baseAddress, index, of.baseAddress, a, lda, b, length, g)
             }
         }
     }

@@ -22,7 +22,8 @@ void tk_sparse_rows(size_t r0, size_t r1, const int32_t *rowptr, const int32_t *
                     const float *w, const float *x, float *y, size_t ldy, size_t len, int accumulate);
 
 /// The sampled dense-dense product: for rows r in [r0, r1) and j in [rowptr[r], rowptr[r+1]),
-/// g[widx[j]] += sum over t in [0, len) of a[r*lda + t] * b[off[j] + t].
+/// g[widx[j]] += sum over t in [0, len) of a[r*lda + t] * b[off[j] + t]; with widx NULL, g[j] instead
+/// (a buffer of the kept weights alone, in nonzero order).
 void tk_sparse_sampled_dot(size_t r0, size_t r1, const int32_t *rowptr, const int32_t *widx, const int32_t *off,
                            const float *a, size_t lda, const float *b, size_t len, float *g);
 
