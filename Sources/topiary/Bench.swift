@@ -146,7 +146,6 @@ extension Bench {
                 times[mode]!.append(cpuTime ? cpu : wall)
             }
         }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
         let dense = median(times[.dense]!), other = median(times[chosen]!)
         if json {
             try printJSON(["model": model, "batch_size": batchSize, "sparsity": sparsity, "structured": structured,
@@ -213,6 +212,9 @@ extension Bench {
         }
     }
 }
+
+/// The median of timed rounds (the upper one of an even count).
+func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
 
 /// CPU time of the whole process (all threads), user and system. With `--threads 1` it is
 /// the bench's compute time even while other processes share the cores, which is what an

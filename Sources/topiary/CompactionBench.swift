@@ -52,7 +52,6 @@ extension Bench {
                 inferMS[i].append(timed { infer(i) })
             }
         }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
         let (mt, ct) = (median(trainMS[0]), median(trainMS[1])), (mi, ci) = (median(inferMS[0]), median(inferMS[1]))
         let weights = (net.prunableParameterCount, small.prunableParameterCount)
         if json {

@@ -67,7 +67,6 @@ extension Bench {
                         times[mode]!.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps))
                     }
                 }
-                func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
                 let dense = median(times[.dense]!), sparse = median(times[.sparse]!)
                 faster.append(sparse <= dense)
                 print(String(format: "| %@ | %.0f%% | %.3f | %.3f | %.2fx |", c.name, d * 100, dense, sparse, dense / sparse))
