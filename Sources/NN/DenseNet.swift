@@ -127,9 +127,7 @@ extension ModelZoo.ConvBuilder {
     /// BN then ReLU on the current channels: DenseNet's pre-activation before a conv or the pooling.
     /// The pair runs fused (`BatchNorm2d.fuse`): both sit in the network's top-level `Sequential`.
     mutating func bnReLU(name: String) {
-        let bn = BatchNorm2d(channels, name: "\(name).bn"), relu = ReLU(name: "\(name).relu")
-        bn.fuse(relu)
-        layers += [bn, relu]
+        layers += [BatchNorm2d(channels, name: "\(name).bn"), ReLU(name: "\(name).relu")]
     }
 
     mutating func dense(layers count: Int, growth: Int, name: String) throws {

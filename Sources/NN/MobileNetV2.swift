@@ -62,6 +62,8 @@ public final class InvertedResidual: Layer {
         }
         depthwise.keepsLibraryInput = false
         project.keepsLibraryInput = false
+        if let (c, b, _) = expand { b.follow(c) }
+        bn3.follow(project)
     }
 
     public var parameters: [Parameter] {
@@ -130,9 +132,7 @@ extension ModelZoo.ConvBuilder {
     /// A conv with BN and ReLU6 (MobileNetV2's stem and last 1x1 conv).
     mutating func convBNReLU6(_ out: Int, kernel: Int, padding: Int = 0, name: String) throws {
         try conv(out, kernel: kernel, padding: padding, bias: false, bn: true, relu: false, name: name)
-        let relu6 = ReLU6(name: "\(name).relu")
-        (layers.last as? BatchNorm2d)?.fuse(relu6)
-        layers.append(relu6)
+        layers.append(ReLU6(name: "\(name).relu"))
     }
 }
 

@@ -83,12 +83,8 @@ public enum ModelZoo {
             guard height + 2 * padding >= kernel, width + 2 * padding >= kernel, oh > 0, ow > 0 else { throw tooSmall(name) }
             layers.append(Conv2d(channels, out, kernel: kernel, stride: stride, padding: padding, bias: bias,
                                  name: name, initializer: initializer ?? .heNormal, workspace: workspace, rng: &rng))
-            let norm = bn ? BatchNorm2d(out, name: "\(name).bn") : nil, activation = relu ? ReLU(name: "\(name).relu") : nil
-            if let norm { layers.append(norm) }
-            if let activation {
-                layers.append(activation)
-                norm?.fuse(activation)
-            }
+            if bn { layers.append(BatchNorm2d(out, name: "\(name).bn")) }
+            if relu { layers.append(ReLU(name: "\(name).relu")) }
             (channels, height, width) = (out, oh, ow)
         }
 

@@ -13,75 +13,87 @@ extension SparseLayerState {
 
 /// The geometry of a sparse convolution of one input shape, in the padded layouts its kernels use.
 ///
-/// Stride 1 ("direct", no im2col): each sample's input is copied once into zero-padded planes
-/// `[C][Hp][Wp]`. An output row computed `Wp` wide (the last `k - 1` columns of each row are
-/// discarded) makes every kept weight (c, ky, kx) a single offset `c*Hp*Wp + ky*Wp + kx` into
-/// that buffer: the output plane of channel o is `Σ w · (input plane shifted by the offset)`,
-/// one contiguous run of `OH*Wp` floats held in registers a block at a time. Backward puts dy in
-/// the same `Wp`-wide rows with zeros in the discarded columns and `M = (k-1)(Wp+1)` zeros
-/// around every plane, so dx's padded planes are again sums of shifted dy planes (the transposed
-/// pattern, offsets `M + o*S - ky*Wp - kx`), and dW at a kept weight is one dot product of a dy
-/// plane with a shifted input plane.
+/// No im2col: each sample's zero-padded input is copied once into phase planes. With stride
+/// `s`, the padded input's positions `(i*s + a, j*s + b)` form the phase plane `(a, b)`,
+/// `hq x wq` big, so that output `(oy, ox)` reads weight `(c, ky, kx)`'s input at
+/// `(oy + ky/s, ox + kx/s)` of phase `(ky % s, kx % s)`: every kept weight is one offset
+/// into the sample's planes, and the output plane of channel o is
+/// `Σ w · (a phase plane shifted by the offset)`, one contiguous run of `OH*wq` floats (rows
+/// computed `wq` wide, the last `(k-1)/s` columns of each discarded) held in registers a block
+/// at a time. Stride 1 has one phase: the padded planes themselves. Only phases some kernel
+/// position reads are stored (a 1x1 kernel of stride 2 reads phase (0, 0) alone).
 ///
-/// Other strides: im2col per sample, then the same kernels with offsets `r * OH*OW` into the
-/// column matrix, col2im for dx.
+/// Backward puts dy in the same `wq`-wide rows with zeros in the discarded columns and
+/// `M = q(wq+1)` zeros around every plane (`q = (k-1)/s`), so dx's phase planes are again sums
+/// of shifted dy planes (the transposed pattern, offsets `M + o*S - (ky/s)*wq - kx/s`), and dW
+/// at a kept weight is one dot product of a dy plane with a shifted phase plane.
 ///
-/// The padded planes or column matrix of a sample live in its worker's scratch only: backward
-/// builds them again from the layer's input (one copy, in cache) instead of keeping a
-/// batch of them in memory between the passes.
+/// The phase planes of a sample live in its worker's scratch only: backward builds them again
+/// from the layer's input (one copy, in cache) instead of keeping a batch of them in memory
+/// between the passes.
 struct SparseConvGeometry {
     let g: ConvGeometry
-    let direct: Bool
     var k: Int { g.kernelHeight }
-    var hp: Int { g.height + 2 * g.padY }
-    var wp: Int { g.width + 2 * g.padX }
-    var plane: Int { hp * wp }
-    /// Floats per output plane as computed: OH rows of Wp (direct) or OH*OW (im2col).
-    var length: Int { direct ? g.outputHeight * wp : g.outputArea }
-    /// Floats per sample of the padded planes or the column matrix, rounded up.
-    var inputStride: Int { direct ? (g.channels * plane + k + 15) / 16 * 16 : g.columnRows * g.outputArea }
-    /// Zeros around each dy plane (direct).
-    var margin: Int { (k - 1) * (wp + 1) }
-    /// Distance between dy planes (direct).
+    var s: Int { g.strideY }
+    /// The largest shift, in phase-plane positions, of a kernel position: (k-1)/s.
+    var q: Int { (k - 1) / s }
+    /// Phases stored per axis: those some kernel position reads.
+    var phases: Int { Swift.min(s, k) }
+    /// Rows and row width of a phase plane: the output's plus the largest shift.
+    var hq: Int { g.outputHeight + q }
+    var wq: Int { g.outputWidth + q }
+    var plane: Int { hq * wq }
+    /// Phase planes per sample.
+    var planes: Int { g.channels * phases * phases }
+    /// Floats per output plane as computed: OH rows of wq.
+    var length: Int { g.outputHeight * wq }
+    /// Floats per sample of the phase planes, rounded up; a shifted read of the last plane's
+    /// discarded columns may run `q` floats past them.
+    var inputStride: Int { (planes * plane + k + 15) / 16 * 16 }
+    /// Zeros around each dy plane.
+    var margin: Int { q * (wq + 1) }
+    /// Distance between dy planes.
     var dyPlaneStride: Int { length + margin }
-    /// Floats per sample of the staged dy (direct).
+    /// Floats per sample of the staged dy.
     func dyStride(_ outChannels: Int) -> Int { (margin + outChannels * dyPlaneStride + 15) / 16 * 16 }
+    /// The columns j of phase column b whose input column `j*s + b - pad` lies inside the
+    /// image: a half-open range within [0, wq).
+    func phaseColumns(_ b: Int) -> (Int, Int) {
+        let p = g.padX, lo = p > b ? (p - b + s - 1) / s : 0
+        return (Swift.min(lo, wq), Swift.max(Swift.min(wq, (g.width + p - b + s - 1) / s), Swift.min(lo, wq)))
+    }
+    /// Where kept weight (c, ky, kx) reads a sample's phase planes.
+    func offset(channel c: Int, ky: Int, kx: Int) -> Int {
+        ((c * phases + ky % s) * phases + kx % s) * plane + ky / s * wq + kx / s
+    }
 }
 
 extension Conv2d {
     /// Whether this layer can run sparse: any stride, padding and square kernel, groups 1.
     var supportsSparse: Bool { groups == 1 && kernelHeight == kernelWidth }
 
-    private func sparseGeometry(_ g: ConvGeometry) -> SparseConvGeometry {
-        SparseConvGeometry(g: g, direct: stride == 1 && g.padY == g.padX)
-    }
-
-    /// The forward pattern (rows = output channels) and the transposed one (rows = input
-    /// channels for direct, column rows for im2col), built once per mask and input shape.
+    /// The forward pattern (rows = output channels) and the transposed one (rows = the input's
+    /// phase planes), built once per mask and input shape.
     /// Workers split samples, not rows, so the row ranges are whole.
     private func sparseConvPlan(_ sg: SparseConvGeometry) -> SparsePlan {
         sparse.plan([sg.g.height, sg.g.width]) {
             let m = weight.mask!.data, o = outChannels, c = inChannels, k = kernelHeight, kk = k * k, r = c * kk
-            let wp = sg.wp, plane = sg.plane, len = sg.length, margin = sg.margin, s = sg.dyPlaneStride
+            let margin = sg.margin, dys = sg.dyPlaneStride, wq = sg.wq, st = sg.s, ph = sg.phases
             let fwd = SparsePattern(rows: o) { oc, row in
                 for ri in 0..<r where m[oc * r + ri] != 0 {
                     let ci = ri / kk, ky = ri % kk / k, kx = ri % k
-                    row.append((Int32(oc * r + ri), Int32(sg.direct ? ci * plane + ky * wp + kx : ri * len)))
+                    row.append((Int32(oc * r + ri), Int32(sg.offset(channel: ci, ky: ky, kx: kx))))
                 }
             }
-            let bwd: SparsePattern
-            if sg.direct {
-                bwd = SparsePattern(rows: c) { ci, row in
-                    for oc in 0..<o {
-                        for t in 0..<kk where m[oc * r + ci * kk + t] != 0 {
-                            let ky = t / k, kx = t % k
-                            row.append((Int32(oc * r + ci * kk + t), Int32(margin + oc * s - ky * wp - kx)))
-                        }
+            // One row per phase plane (c, a, b): the kept weights of that phase.
+            let bwd = SparsePattern(rows: sg.planes) { p, row in
+                let ci = p / (ph * ph), a = p / ph % ph, b = p % ph
+                for oc in 0..<o {
+                    for t in 0..<kk where m[oc * r + ci * kk + t] != 0 {
+                        let ky = t / k, kx = t % k
+                        guard ky % st == a, kx % st == b else { continue }
+                        row.append((Int32(oc * r + ci * kk + t), Int32(margin + oc * dys - ky / st * wq - kx / st)))
                     }
-                }
-            } else {
-                bwd = SparsePattern(rows: r) { ri, row in
-                    for oc in 0..<o where m[oc * r + ri] != 0 { row.append((Int32(oc * r + ri), Int32(oc * len))) }
                 }
             }
             return SparsePlan(forward: fwd, forwardBounds: [0, fwd.rows], transposed: bwd, transposedBounds: [0, bwd.rows])
@@ -92,54 +104,58 @@ extension Conv2d {
     ///
     /// With `epilogue` (`inferFolding`: evaluation, no backward) each sample's output planes go
     /// through it into its output instead of this layer's.
-    func sparseForward(_ x: Tensor, _ g: ConvGeometry,
+    ///
+    /// With `sumsPlanes`, each output plane's sum is taken (`Ops.sum`) right after the plane is
+    /// written, while it is in cache, for the BatchNorm2d that reads the output next
+    /// (`outputPlaneSums`).
+    func sparseForward(_ x: Tensor, _ g: ConvGeometry, sumsPlanes: Bool = false,
                        epilogue makeEpilogue: (([Int]) -> EvaluationEpilogue)? = nil) -> Tensor? {
+        sparse.planeSumsValid = false
         guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else {
             sparse.lastForwardSparse = false
             return nil
         }
-        let n = x.shape[0], o = outChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg)
+        let n = x.shape[0], o = outChannels, sg = SparseConvGeometry(g: g), plan = sparseConvPlan(sg)
         let shape = [n, o, g.outputHeight, g.outputWidth]
         let epilogue = makeEpilogue?(shape)
         sparse.lastForwardSparse = epilogue == nil
         let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * sg.length * n)))
-        let len = sg.length, oh = g.outputHeight, ow = g.outputWidth, area = g.outputArea
-        // Per worker: the staged output rows (direct), the output planes before the epilogue,
-        // and the padded input or column matrix.
-        let stageFloats = sg.direct ? o * len : 0, planeFloats = epilogue == nil ? 0 : o * area
-        let scratch = sparse.scratch(workers, floats: stageFloats + planeFloats + sg.inputStride)
+        let len = sg.length, oh = g.outputHeight, ow = g.outputWidth, area = g.outputArea, wq = sg.wq
+        // Per worker: the output rows as computed (wq wide), then the phase planes.
+        let scratch = sparse.scratch(workers, floats: o * len + sg.inputStride)
         if epilogue == nil { output.resize(shape) }
         let args = SparseArgs(plan: plan, w: weight.value.data)
-        let xp = SendablePointer(x.data)
-        let yp = SendablePointer(epilogue?.output ?? output.data)
+        let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
         let bp = bias.map { SendablePointer($0.value.data) }
+        let sums = sumsPlanes && epilogue == nil
+        if sums { sparse.planeSums.resize([n * o]) }
+        let sp = SendablePointer(sparse.planeSums.data)
         let inSize = g.channels * g.height * g.width
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
-            let stage = scratch[w].p, planes = stage + stageFloats
+            let stage = scratch[w].p, xin = stage + o * len
             for s in lo..<hi {
-                let xin = planes + planeFloats
-                let y = epilogue == nil ? yp.p + s * o * area : planes
-                if sg.direct {
-                    Self.pad(sg, xp.p + s * inSize, into: xin)
-                    args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: stage, ldy: len, length: len, accumulate: false)
-                    for oc in 0..<o {
-                        let b = bp?.p[oc] ?? 0
-                        for oy in 0..<oh {
-                            let from = stage + oc * len + oy * sg.wp, to = y + oc * area + oy * ow
-                            for ox in 0..<ow { to[ox] = from[ox] + b }
-                        }
+                Self.pad(sg, xp.p + s * inSize, into: xin)
+                args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: stage, ldy: len, length: len, accumulate: false)
+                for oc in 0..<o {
+                    for oy in 0..<oh {
+                        let row = stage + oc * len + oy * wq, at = (s * o + oc) * area + oy * ow
+                        if let bp { let b = bp.p[oc]; for ox in 0..<ow { row[ox] += b } }
+                        // The epilogue is elementwise: straight from the computed row.
+                        if let epilogue { epilogue.apply(channel: oc, count: ow, row, at: at) } else { (yp.p + at).update(from: row, count: ow) }
                     }
-                } else {
-                    Im2Col.im2col(g, xp.p + s * inSize, xin, ld: area)
-                    args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: y, ldy: area, length: area, accumulate: false)
-                    if let bp { for oc in 0..<o { let b = bp.p[oc]; for i in 0..<area { y[oc * area + i] += b } } }
-                }
-                if let epilogue {
-                    for oc in 0..<o { epilogue.apply(channel: oc, count: area, y + oc * area, at: (s * o + oc) * area) }
+                    if sums { sp.p[s * o + oc] = Ops.sum(area, yp.p + (s * o + oc) * area) }
                 }
             }
         }
+        sparse.planeSumsValid = sums
         return epilogue == nil ? output : nil
+    }
+
+    /// The sum of each `[sample, channel]` plane of `y` (`Ops.sum`, in that order), when `y` is
+    /// this layer's output and its forward took them (`sumsOutputPlanes`, a sparse
+    /// training-mode forward); nil otherwise.
+    func outputPlaneSums(of y: Tensor) -> SendablePointer<Float>? {
+        y === output && sparse.planeSumsValid ? SendablePointer(sparse.planeSums.data) : nil
     }
 
     /// This layer's evaluation output followed by `bn`'s evaluation forward (with `activation`
@@ -166,22 +182,66 @@ extension Conv2d {
         }
     }
 
-    /// Copies one sample into zero-padded planes, writing every float once.
+    /// Copies one sample into its zero-padded phase planes, writing every float once.
     private static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
-        let c = sg.g.channels, h = sg.g.height, w = sg.g.width, py = sg.g.padY, px = sg.g.padX, wp = sg.wp
-        for ci in 0..<c {
-            let plane = to + ci * sg.plane
-            plane.update(repeating: 0, count: py * wp + px)
-            for y in 0..<h {
-                let row = plane + (y + py) * wp + px
-                row.update(from: x + (ci * h + y) * w, count: w)
-                // The right padding of this row and the left padding of the next.
-                (row + w).update(repeating: 0, count: 2 * px)
+        let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
+        if st == 1 {
+            // One phase, the padded planes: whole rows at once.
+            for ci in 0..<c {
+                let plane = to + ci * sg.plane
+                plane.update(repeating: 0, count: p * wq + p)
+                for y in 0..<h {
+                    let row = plane + (y + p) * wq + p
+                    row.update(from: x + (ci * h + y) * w, count: w)
+                    // The right padding of this row and the left padding of the next.
+                    (row + w).update(repeating: 0, count: 2 * p)
+                }
+                let end = (h + p) * wq + p
+                (plane + end).update(repeating: 0, count: sg.plane - end)
             }
-            let end = (h + py) * wp + px
-            (plane + end).update(repeating: 0, count: sg.plane - end)
+        } else {
+            for plane in 0..<sg.planes {
+                let ci = plane / (sg.phases * sg.phases), a = plane / sg.phases % sg.phases, b = plane % sg.phases
+                let (j0, j1) = sg.phaseColumns(b)
+                for i in 0..<sg.hq {
+                    let row = to + plane * sg.plane + i * wq, y = i * st + a - p
+                    guard y >= 0, y < h else {
+                        row.update(repeating: 0, count: wq)
+                        continue
+                    }
+                    // Row y's columns b - p, b - p + s, ... that lie inside the image.
+                    let src = x + (ci * h + y) * w + b - p
+                    row.update(repeating: 0, count: j0)
+                    for j in j0..<j1 { row[j] = src[j * st] }
+                    (row + j1).update(repeating: 0, count: wq - j1)
+                }
+            }
         }
-        (to + c * sg.plane).update(repeating: 0, count: sg.inputStride - c * sg.plane)
+        let used = sg.planes * sg.plane
+        (to + used).update(repeating: 0, count: sg.inputStride - used)
+    }
+
+    /// The inverse of `pad` for gradients: each input position's value from its phase plane,
+    /// zero where no output reads it (a phase not stored, rows or columns past the last window).
+    private static func unpad(_ sg: SparseConvGeometry, _ from: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
+        if st == 1 {
+            for ci in 0..<c {
+                for y in 0..<h { (dx + (ci * h + y) * w).update(from: from + ci * sg.plane + (y + p) * wq + p, count: w) }
+            }
+            return
+        }
+        dx.update(repeating: 0, count: c * h * w)
+        for plane in 0..<sg.planes {
+            let ci = plane / (sg.phases * sg.phases), a = plane / sg.phases % sg.phases, b = plane % sg.phases
+            let (j0, j1) = sg.phaseColumns(b)
+            for i in 0..<sg.hq {
+                let y = i * st + a - p
+                guard y >= 0, y < h else { continue }
+                let row = from + plane * sg.plane + i * wq, to = dx + (ci * h + y) * w + b - p
+                for j in j0..<j1 { to[j * st] = row[j] }
+            }
+        }
     }
 
     /// Backward after a sparse forward: dW at kept positions only (unless
@@ -193,8 +253,8 @@ extension Conv2d {
     /// the partials are added in block order at the end. The blocks depend on the batch only,
     /// so the result does not depend on how many workers share them.
     func sparseBackward(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
-        let n = x.shape[0], o = outChannels, c = inChannels, sg = sparseGeometry(g), plan = sparseConvPlan(sg)
-        let area = g.outputArea, oh = g.outputHeight, ow = g.outputWidth, len = sg.length
+        let n = x.shape[0], o = outChannels, c = inChannels, sg = SparseConvGeometry(g: g), plan = sparseConvPlan(sg)
+        let area = g.outputArea, oh = g.outputHeight, ow = g.outputWidth, len = sg.length, wq = sg.wq
         addBiasGradient(dy, samples: n, area: area)
         let inputGradient = computesInputGradient, sparseGradient = !SparseKernels.needsDenseWeightGradients
         if inputGradient { gradInput.resize(x.shape) }
@@ -204,60 +264,41 @@ extension Conv2d {
         let args = SparseArgs(plan: plan, w: weight.value.data)
         let dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data), xp = SendablePointer(x.data)
         let inSize = c * g.height * g.width
-        // Per worker: dy staged in the kernels' layout (direct: Wp-wide rows in zero margins;
-        // im2col: dy itself), the dx scratch, the padded input or column matrix again.
-        let dyStride = sg.direct ? sg.dyStride(o) : 0, dxFloats = sg.direct ? c * sg.plane : g.columnRows * area
+        // Per worker: dy staged in the kernels' layout (wq-wide rows in zero margins), the dx
+        // phase planes, the input's phase planes again.
+        let dyStride = sg.dyStride(o), dxFloats = sg.planes * sg.plane
         let scratch = sparse.scratch(workers, floats: dyStride + dxFloats + sg.inputStride)
         let partials = sparse.gradOutput
         partials.resize([(blocks.count - 1) * nnz])
         let pp = SendablePointer(partials.data)
         let perWorker = (blocks.count - 1 + workers - 1) / workers
         VectorISA.concurrentPerform(iterations: workers) { w in
+            let dys = scratch[w].p, dxPlanes = dys + dyStride, xin = dxPlanes + dxFloats
             for b in (w * perWorker)..<Swift.min(blocks.count - 1, (w + 1) * perWorker) {
                 let partial = pp.p + b * nnz
                 partial.update(repeating: 0, count: nnz)
                 for s in blocks[b]..<blocks[b + 1] {
-                    let dys = sg.direct ? scratch[w].p : dyp.p + s * o * area
-                    if sg.direct {
-                        // Margins and the discarded columns zero, every float written once.
-                        let wp = sg.wp, gap = wp - ow
-                        dys.update(repeating: 0, count: sg.margin)
-                        for oc in 0..<o {
-                            let plane = dys + sg.margin + oc * sg.dyPlaneStride
-                            for oy in 0..<oh {
-                                (plane + oy * wp).update(from: dyp.p + (s * o + oc) * area + oy * ow, count: ow)
-                                (plane + oy * wp + ow).update(repeating: 0, count: gap)
-                            }
-                            (plane + oh * wp).update(repeating: 0, count: sg.margin)
+                    // Margins and the discarded columns zero, every float written once.
+                    dys.update(repeating: 0, count: sg.margin)
+                    for oc in 0..<o {
+                        let plane = dys + sg.margin + oc * sg.dyPlaneStride
+                        for oy in 0..<oh {
+                            (plane + oy * wq).update(from: dyp.p + (s * o + oc) * area + oy * ow, count: ow)
+                            (plane + oy * wq + ow).update(repeating: 0, count: wq - ow)
                         }
-                        let used = sg.margin + o * sg.dyPlaneStride
-                        (dys + used).update(repeating: 0, count: dyStride - used)
+                        (plane + oh * wq).update(repeating: 0, count: sg.margin)
                     }
+                    let used = sg.margin + o * sg.dyPlaneStride
+                    (dys + used).update(repeating: 0, count: dyStride - used)
                     if sparseGradient {
-                        let xin = scratch[w].p + dyStride + dxFloats
-                        if sg.direct { Self.pad(sg, xp.p + s * inSize, into: xin) } else { Im2Col.im2col(g, xp.p + s * inSize, xin, ld: area) }
-                        let a0 = sg.direct ? sg.margin : 0, lda = sg.direct ? sg.dyPlaneStride : area
-                        args.plan.forward.sampledDot(rows: 0, o, a: dys + a0, lda: lda, b: xin, length: len,
-                                                     intoNonzeroOrder: partial)
+                        Self.pad(sg, xp.p + s * inSize, into: xin)
+                        args.plan.forward.sampledDot(rows: 0, o, a: dys + sg.margin, lda: sg.dyPlaneStride, b: xin,
+                                                     length: len, intoNonzeroOrder: partial)
                     }
                     guard inputGradient else { continue }
-                    let dxs = dxp.p + s * inSize, scr = sg.direct ? scratch[w].p + dyStride : scratch[w].p
-                    if sg.direct {
-                        let plane = sg.plane
-                        args.plan.transposed.multiply(rows: 0, c, weight: args.w, x: dys, y: scr, ldy: plane, length: plane,
-                                                      accumulate: false)
-                        let h = g.height, wd = g.width, py = g.padY, px = g.padX
-                        for ci in 0..<c {
-                            for y in 0..<h {
-                                (dxs + (ci * h + y) * wd).update(from: scr + ci * plane + (y + py) * sg.wp + px, count: wd)
-                            }
-                        }
-                    } else {
-                        args.plan.transposed.multiply(rows: 0, g.columnRows, weight: args.w, x: dys, y: scr, ldy: area,
-                                                      length: area, accumulate: false)
-                        dxs.update(repeating: 0, count: inSize)
-                        Im2Col.col2im(g, scr, ld: area, dxs)
-                    }
+                    args.plan.transposed.multiply(rows: 0, sg.planes, weight: args.w, x: dys, y: dxPlanes, ldy: sg.plane,
+                                                  length: sg.plane, accumulate: false)
+                    Self.unpad(sg, dxPlanes, into: dxp.p + s * inSize)
                 }
             }
         }

@@ -20,13 +20,13 @@ struct BatchNormReLUFusionTests {
             bn.runningMean[i] = 0.2 * rng.normal()
             bn.runningVar[i] = 0.5 + rng.uniform()
         }
-        if fused { bn.fuse(relu) }
-        let net = Sequential([bn, relu])
+        // A Sequential fuses the pair; apart, each layer runs on its own.
+        let net = fused ? Sequential([bn, relu]) : nil
         let x = randomTensor(shape, &rng)
-        let y = net.forward(x, training: training).array
+        let y = (net?.forward(x, training: training) ?? relu.forward(bn.forward(x, training: training), training: training)).array
         let dy = randomTensor(shape, &rng)
         bn.gamma.grad.fill(0.25)
-        let dx = net.backward(dy).array
+        let dx = (net?.backward(dy) ?? bn.backward(relu.backward(dy))).array
         return [y, dx, bn.gamma.grad.array, bn.beta.grad.array, bn.runningMean.array, bn.runningVar.array]
     }
 
@@ -126,13 +126,30 @@ struct BatchNormReLUFusionTests {
         #expect(y.contains { $0 != 0 })
     }
 
-    @Test(arguments: ["vgg11", "densenet40"])
-    func zooModelsFuseTheirBatchNormReLUPairs(_ name: String) throws {
+    /// Every BN-ReLU(6) pair of a network fuses and every BN after a convolution takes its
+    /// plane sums from it: `Sequential.init` wires its neighbours (so does compaction's rebuilt
+    /// network), the blocks their inner pairs.
+    @Test(arguments: ["vgg11", "densenet40", "mobilenetv2", "resnet20"])
+    func networksWireTheirBatchNormNeighbours(_ name: String) throws {
         let model = try ModelZoo.make(name, inputShape: [3, 32, 32], classes: 10, seed: 1)
-        let layers = model.network.layers
-        let pairs = zip(layers, layers.dropFirst()).filter { $0 is BatchNorm2d && $1 is ReLU }
-        #expect(!pairs.isEmpty)
-        #expect(pairs.allSatisfy { ($0.0 as! BatchNorm2d).fusedActivation === ($0.1 as! ReLU) })
+        func check(_ layers: [any Layer], _ what: String) {
+            let pairs = zip(layers, layers.dropFirst())
+            let fusable = pairs.filter { $0 is BatchNorm2d && $1 is any BatchNormFusable }
+            #expect(!fusable.isEmpty, "\(what)")
+            #expect(fusable.allSatisfy { ($0.0 as! BatchNorm2d).fusedActivation === ($0.1 as AnyObject) }, "\(what)")
+            let convBN = pairs.filter { $0 is Conv2d && $1 is BatchNorm2d }
+            #expect(!convBN.isEmpty || name == "densenet40", "\(what)")  // DenseNet: BN before conv
+            #expect(convBN.allSatisfy { ($0.1 as! BatchNorm2d).statisticsSource === ($0.0 as! Conv2d) }, "\(what)")
+        }
+        check(model.network.layers, name)
+        for case let b as ResidualBlock in model.network.layers {
+            #expect(b.bn1.statisticsSource === b.conv1 && b.bn2.statisticsSource === b.conv2)
+            if let (c, bn) = b.projection { #expect(bn.statisticsSource === c) }
+        }
+        for case let b as InvertedResidual in model.network.layers {
+            #expect(b.bn3.statisticsSource === b.project)
+            if let (c, bn, _) = b.expand { #expect(bn.statisticsSource === c) }
+        }
     }
 
     /// A residual block (first BN-ReLU fused, bn2 + shortcut + ReLU in one pass) gives the bits

@@ -111,6 +111,12 @@ import Tensor
         ConvCase(c: 4, o: 6, k: 3, stride: 1, pad: 0, h: 6, w: 9, bias: false),
         ConvCase(c: 6, o: 4, k: 1, stride: 2, pad: 0, h: 8, w: 8, bias: false),
         ConvCase(c: 16, o: 16, k: 3, stride: 1, pad: 1, h: 12, w: 12, bias: false),
+        // Phase planes: strides that do and do not divide the padded size, kernels larger and
+        // smaller than the stride, even kernels.
+        ConvCase(c: 3, o: 4, k: 3, stride: 3, pad: 1, h: 10, w: 11, bias: true),
+        ConvCase(c: 2, o: 3, k: 5, stride: 2, pad: 2, h: 11, w: 10, bias: false),
+        ConvCase(c: 3, o: 3, k: 2, stride: 2, pad: 0, h: 9, w: 8, bias: false),
+        ConvCase(c: 2, o: 2, k: 3, stride: 4, pad: 1, h: 13, w: 9, bias: true),
     ])
     func convolutionMatchesDense(_ cc: ConvCase) {
         for kept in Self.densities {
@@ -183,6 +189,40 @@ import Tensor
             #expect(one.2[0].array.contains { $0 != 0 })
         }
         #expect(linear.sparse.patterns.contains { $0.key.last == 2 && $0.value.forwardBounds.count == 3 }, "rows split")
+    }
+
+    /// A convolution running sparse sums its output planes for the BatchNorm after it
+    /// (`BatchNorm2d.follow`): a residual block with the sums gives the bits of the block
+    /// without them, output, input and parameter gradients and running statistics, with the
+    /// identity and the projection shortcut; a dense forward or another tensor gets none.
+    @Test(arguments: [[8, 8, 1], [6, 8, 2]])
+    func planeSumsGiveTheBitsOfTheBatchNormsOwnPass(_ config: [Int]) {
+        func run(sums: Bool) -> [[Float]] {
+            var rng = RNG(seed: 21, stream: "sums")
+            let block = ResidualBlock(config[0], config[1], stride: config[2], name: "b", rng: &rng)
+            let convs = [block.conv1, block.conv2] + (block.projection.map { [$0.conv] } ?? [])
+            for conv in convs {
+                conv.weight.setMask(randomMask(conv.weight.value.shape, kept: 0.3, &rng))
+                conv.kernels = .sparse
+                conv.sumsOutputPlanes = sums
+            }
+            let x = randomTensor([5, config[0], 9, 9], &rng)
+            let out = block.forward(x, training: true), y = out.array
+            #expect(convs.allSatisfy { ($0.outputPlaneSums(of: $0.output) != nil) == sums }, "sums taken: \(sums)")
+            #expect(block.conv1.outputPlaneSums(of: x) == nil, "another tensor")
+            let dx = block.backward(randomTensor(out.shape, &rng)).array
+            let stats = [block.bn1, block.bn2].flatMap { [$0.runningMean.array, $0.runningVar.array] }
+            return [y, dx] + block.parameters.map(\.grad.array) + stats
+        }
+        let with = run(sums: true), without = run(sums: false)
+        #expect(with == without)
+        #expect(with[0].contains { $0 != 0 })
+        // A dense forward leaves no sums behind.
+        var rng = RNG(seed: 22)
+        let conv = Conv2d(3, 4, kernel: 3, padding: 1, rng: &rng)
+        conv.sumsOutputPlanes = true
+        _ = conv.forward(randomTensor([2, 3, 5, 5], &rng), training: true)
+        #expect(conv.outputPlaneSums(of: conv.output) == nil)
     }
 
     /// `auto` weighs a convolution's density against its output map: at 35% kept a layer runs
