@@ -298,19 +298,29 @@ void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const floa
     sums[1] = b;
 }
 
+// BN's output before the activation, v = scale * ((x - mean) * inv) + shift: bn_normalize's
+// expression, contracted (FMA or not) as it is there, so the activation's mask recomputed
+// from x in backward is the mask of forward's output (0 < y iff 0 < v; 0 < y < 6 likewise).
+static inline float TK_VARIANT(bn_affine)(float x, float mean, float inv, float scale, float shift) {
+    return scale * ((x - mean) * inv) + shift;
+}
+static inline tk_f32x16 TK_VARIANT(bn_affine16)(tk_f32x16 x, float mean, float inv, float scale, float shift) {
+    return scale * ((x - mean) * inv) + shift;
+}
+
 // bn_backward_sums of relu_backward(y, dy) (six = 0) or relu6_backward(y, dy) (six = 1)
-// without writing it: g = dy inside the activation's open range, else 0, on the fly.
-static inline void TK_VARIANT(bn_backward_sums_masked)(size_t n, const float *restrict dy, const float *restrict y,
-                                                       const float *restrict x, float mean, float *restrict sums,
-                                                       int six) {
+// without writing it or reading y: g = dy where the activation passed BN's output, else 0.
+static inline void TK_VARIANT(bn_backward_sums_masked)(size_t n, const float *restrict dy, const float *restrict x,
+                                                       float mean, float inv, float scale, float shift,
+                                                       float *restrict sums, int six) {
     #pragma clang fp contract(off) // no FMA: the same bits at every level
     tk_f32x16 s = {0}, sx = {0}, zero = {0}, top = zero + 6;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        tk_f32x16 g, v, r;
+        tk_f32x16 g, v;
         __builtin_memcpy(&g, dy + i, sizeof g);
-        __builtin_memcpy(&r, y + i, sizeof r);
         __builtin_memcpy(&v, x + i, sizeof v);
+        const tk_f32x16 r = TK_VARIANT(bn_affine16)(v, mean, inv, scale, shift);
         tk_i32x16 keep = r > zero;
         if (six) keep &= r < top;
         g = (tk_f32x16)((tk_i32x16)g & keep);  // dy where kept, else +0: the backward kernels' values
@@ -320,7 +330,8 @@ static inline void TK_VARIANT(bn_backward_sums_masked)(size_t n, const float *re
     float a = 0, b = 0;
     for (int l = 0; l < 16; l++) { a += s[l]; b += sx[l]; }
     for (; i < n; i++) {
-        float g = (y[i] > 0 && (!six || y[i] < 6)) ? dy[i] : 0;
+        const float r = TK_VARIANT(bn_affine)(x[i], mean, inv, scale, shift);
+        float g = (r > 0 && (!six || r < 6)) ? dy[i] : 0;
         a += g;
         b += g * (x[i] - mean);
     }
@@ -328,38 +339,38 @@ static inline void TK_VARIANT(bn_backward_sums_masked)(size_t n, const float *re
     sums[1] = b;
 }
 
-void TK_VARIANT(bn_backward_sums_relu)(size_t n, const float *restrict dy, const float *restrict y,
-                                       const float *restrict x, float mean, float *restrict sums) {
-    TK_VARIANT(bn_backward_sums_masked)(n, dy, y, x, mean, sums, 0);
+void TK_VARIANT(bn_backward_sums_relu)(size_t n, const float *restrict dy, const float *restrict x, float mean,
+                                       float inv, float scale, float shift, float *restrict sums) {
+    TK_VARIANT(bn_backward_sums_masked)(n, dy, x, mean, inv, scale, shift, sums, 0);
 }
 
-void TK_VARIANT(bn_backward_sums_relu6)(size_t n, const float *restrict dy, const float *restrict y,
-                                        const float *restrict x, float mean, float *restrict sums) {
-    TK_VARIANT(bn_backward_sums_masked)(n, dy, y, x, mean, sums, 1);
+void TK_VARIANT(bn_backward_sums_relu6)(size_t n, const float *restrict dy, const float *restrict x, float mean,
+                                        float inv, float scale, float shift, float *restrict sums) {
+    TK_VARIANT(bn_backward_sums_masked)(n, dy, x, mean, inv, scale, shift, sums, 1);
 }
 
 // bn_backward_input of relu_backward(y, dy) or relu6_backward(y, dy), masked on the fly.
-static inline void TK_VARIANT(bn_backward_input_masked)(size_t n, const float *restrict dy, const float *restrict y,
-                                                        const float *restrict x, float mean, float inv, float k,
+static inline void TK_VARIANT(bn_backward_input_masked)(size_t n, const float *restrict dy, const float *restrict x,
+                                                        float mean, float inv, float scale, float shift, float k,
                                                         float meanDy, float meanDyH, float *restrict dx, int six) {
     for (size_t j = 0; j < n; j++) {
-        float v = y[j];
+        const float v = TK_VARIANT(bn_affine)(x[j], mean, inv, scale, shift);
         float g = (six ? ((v > 0) & (v < 6)) : v > 0) ? dy[j] : 0;
         float h = (x[j] - mean) * inv;
         dx[j] = k * (g - meanDy - h * meanDyH);
     }
 }
 
-void TK_VARIANT(bn_backward_input_relu)(size_t n, const float *restrict dy, const float *restrict y,
-                                        const float *restrict x, float mean, float inv, float k, float meanDy,
-                                        float meanDyH, float *restrict dx) {
-    TK_VARIANT(bn_backward_input_masked)(n, dy, y, x, mean, inv, k, meanDy, meanDyH, dx, 0);
+void TK_VARIANT(bn_backward_input_relu)(size_t n, const float *restrict dy, const float *restrict x, float mean,
+                                        float inv, float scale, float shift, float k, float meanDy, float meanDyH,
+                                        float *restrict dx) {
+    TK_VARIANT(bn_backward_input_masked)(n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, dx, 0);
 }
 
-void TK_VARIANT(bn_backward_input_relu6)(size_t n, const float *restrict dy, const float *restrict y,
-                                         const float *restrict x, float mean, float inv, float k, float meanDy,
-                                         float meanDyH, float *restrict dx) {
-    TK_VARIANT(bn_backward_input_masked)(n, dy, y, x, mean, inv, k, meanDy, meanDyH, dx, 1);
+void TK_VARIANT(bn_backward_input_relu6)(size_t n, const float *restrict dy, const float *restrict x, float mean,
+                                         float inv, float scale, float shift, float k, float meanDy, float meanDyH,
+                                         float *restrict dx) {
+    TK_VARIANT(bn_backward_input_masked)(n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, dx, 1);
 }
 
 void TK_VARIANT(bn_backward_input)(size_t n, const float *restrict dy, const float *restrict x, float mean, float inv,

@@ -34,15 +34,16 @@
     V(bn_normalize_add_relu, (size_t n, const float *x, float mean, float inv, float scale, float shift, const float *s, \
                               float *y), (n, x, mean, inv, scale, shift, s, y)) \
     V(bn_backward_sums, (size_t n, const float *dy, const float *x, float mean, float *sums), (n, dy, x, mean, sums)) \
-    V(bn_backward_sums_relu, (size_t n, const float *dy, const float *y, const float *x, float mean, float *sums), \
-      (n, dy, y, x, mean, sums)) \
-    V(bn_backward_input_relu, (size_t n, const float *dy, const float *y, const float *x, float mean, float inv, float k, \
-                               float meanDy, float meanDyH, float *dx), (n, dy, y, x, mean, inv, k, meanDy, meanDyH, dx)) \
-    V(bn_backward_sums_relu6, (size_t n, const float *dy, const float *y, const float *x, float mean, float *sums), \
-      (n, dy, y, x, mean, sums)) \
-    V(bn_backward_input_relu6, (size_t n, const float *dy, const float *y, const float *x, float mean, float inv, \
-                                float k, float meanDy, float meanDyH, float *dx), \
-      (n, dy, y, x, mean, inv, k, meanDy, meanDyH, dx)) \
+    V(bn_backward_sums_relu, (size_t n, const float *dy, const float *x, float mean, float inv, float scale, \
+                              float shift, float *sums), (n, dy, x, mean, inv, scale, shift, sums)) \
+    V(bn_backward_input_relu, (size_t n, const float *dy, const float *x, float mean, float inv, float scale, \
+                               float shift, float k, float meanDy, float meanDyH, float *dx), \
+      (n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, dx)) \
+    V(bn_backward_sums_relu6, (size_t n, const float *dy, const float *x, float mean, float inv, float scale, \
+                               float shift, float *sums), (n, dy, x, mean, inv, scale, shift, sums)) \
+    V(bn_backward_input_relu6, (size_t n, const float *dy, const float *x, float mean, float inv, float scale, \
+                                float shift, float k, float meanDy, float meanDyH, float *dx), \
+      (n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, dx)) \
     V(bn_backward_input, (size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy, \
                           float meanDyH, float *dx), (n, dy, x, mean, inv, k, meanDy, meanDyH, dx)) \
     V(sgd, (size_t n, float *w, const float *g, float *buf, const float *mask, float lr, float mu, float wd, int nesterov), \

@@ -259,14 +259,17 @@ public final class BatchNorm2d: Layer {
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
             precondition(dy.count == n * c * area, "BatchNorm2d.backward: gradient \(dy.shape) for input \(x.shape)")
             gradInput.resize(shape)
-            // Fused: dy is the gradient at the activation's output, masked here by that output.
-            let mask = lastFused.map { SendablePointer($0.output.data) }
+            // Fused: dy is the gradient at the activation's output, masked here by where the
+            // activation passed this layer's output (recomputed from x in the sums and the
+            // training-mode input gradient, read from the activation's output in evaluation).
+            let fused = lastFused != nil, mask = lastFused.map { SendablePointer($0.output.data) }
             let six = lastFused?.clampsAtSix ?? false
             if let a = lastFused {
                 precondition(a.output.count == dy.count, "BatchNorm2d.backward: fused \(a.summary) output \(a.output.shape) for gradient \(dy.shape)")
             }
             let gp = SendablePointer(dy.data), xp = SendablePointer(x.data), dx = SendablePointer(gradInput.data)
             let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data), g = SendablePointer(gamma.value.data)
+            let b = SendablePointer(beta.value.data)
             let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
             let training = lastTraining
             let masked: SendablePointer<Float>? = training ? nil : lastFused.map {
@@ -278,16 +281,16 @@ public final class BatchNorm2d: Layer {
                     // sum dy and sum dy * xHat, with xHat = (x - mean) * invStd: one pass over
                     // dy and x per plane, planes combined in Double.
                     var sDy: Double = 0, sDyXmu: Double = 0
-                    let mean = um.p[ch], inv = sp.p[ch]
+                    let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
                     var sums: (Float, Float) = (0, 0)
                     for i in 0..<n {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
                         withUnsafeMutableBytes(of: &sums) {
                             let s = $0.baseAddress!.assumingMemoryBound(to: Float.self)
-                            if let mask, six {
-                                tk_bn_backward_sums_relu6(area, gp.p + o, mask.p + o, xp.p + xo, mean, s)
-                            } else if let mask {
-                                tk_bn_backward_sums_relu(area, gp.p + o, mask.p + o, xp.p + xo, mean, s)
+                            if fused, six {
+                                tk_bn_backward_sums_relu6(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, s)
+                            } else if fused {
+                                tk_bn_backward_sums_relu(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, s)
                             } else {
                                 tk_bn_backward_sums(area, gp.p + o, xp.p + xo, mean, s)
                             }
@@ -305,10 +308,10 @@ public final class BatchNorm2d: Layer {
                         let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
                         for i in 0..<n {
                             let o = (i * c + ch) * area, xo = i * xs + ch * area
-                            if let mask, six {
-                                tk_bn_backward_input_relu6(area, gp.p + o, mask.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
-                            } else if let mask {
-                                tk_bn_backward_input_relu(area, gp.p + o, mask.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                            if fused, six {
+                                tk_bn_backward_input_relu6(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, k, meanDy, meanDyH, dx.p + o)
+                            } else if fused {
+                                tk_bn_backward_input_relu(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, k, meanDy, meanDyH, dx.p + o)
                             } else {
                                 tk_bn_backward_input(area, gp.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
                             }

@@ -210,10 +210,10 @@ struct DenseKernelsTests {
                 if n > 100 { #expect(relu.contains(0) && relu.contains { $0 > 0 }) }
                 // Backward masked by the ReLU's (0 < y) or the ReLU6's (0 < y < 6) output.
                 typealias Backward = (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-                typealias Sums = (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, Float,
+                typealias Sums = (Int, UnsafePointer<Float>, UnsafePointer<Float>, Float, Float, Float, Float,
                                   UnsafeMutablePointer<Float>) -> Void
-                typealias Input = (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, Float, Float, Float,
-                                   Float, Float, UnsafeMutablePointer<Float>) -> Void
+                typealias Input = (Int, UnsafePointer<Float>, UnsafePointer<Float>, Float, Float, Float, Float, Float, Float,
+                                   Float, UnsafeMutablePointer<Float>) -> Void
                 let fusions: [(String, [Float], Backward, Sums, Input)] = [
                     ("relu", relu, tk_relu_backward, tk_bn_backward_sums_relu, tk_bn_backward_input_relu),
                     ("relu6", clamped, tk_relu6_backward, tk_bn_backward_sums_relu6, tk_bn_backward_input_relu6),
@@ -223,10 +223,11 @@ struct DenseKernelsTests {
                     backward(n, y, dy, &masked)
                     var apartSums: [Float] = [0, 0], fusedSums: [Float] = [0, 0]
                     tk_bn_backward_sums(n, masked, x, 0.25, &apartSums)
-                    fusedSumsKernel(n, dy, y, x, 0.25, &fusedSums)
+                    // y = act(bn_normalize(x, 0.25, 1.5, 3, 2)): the fused kernels recompute its mask.
+                    fusedSumsKernel(n, dy, x, 0.25, 1.5, 3, 2, &fusedSums)
                     #expect(fusedSums == apartSums, "bn backward sums + \(what) \(isa)")
                     tk_bn_backward_input(n, masked, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxApart)
-                    fusedInputKernel(n, dy, y, x, 0.25, 1.5, 0.8, 0.1, -0.3, &dxFused)
+                    fusedInputKernel(n, dy, x, 0.25, 1.5, 3, 2, 0.8, 0.1, -0.3, &dxFused)
                     #expect(dxFused == dxApart, "bn backward input + \(what) \(isa)")
                 }
                 // A residual block's end: BN, + shortcut, ReLU in one pass.

@@ -87,16 +87,21 @@ void tk_bn_normalize_relu(size_t n, const float *x, float mean, float inv, float
 /// tk_add and tk_relu_forward in a row.
 void tk_bn_normalize_add_relu(size_t n, const float *x, float mean, float inv, float scale, float shift, const float *s,
                               float *y);
-/// tk_bn_backward_sums of tk_relu_backward(y, dy) (dy where y > 0, else 0) without writing it: the same bits.
-void tk_bn_backward_sums_relu(size_t n, const float *dy, const float *y, const float *x, float mean, float *sums);
-/// tk_bn_backward_input of tk_relu_backward(y, dy) without writing it: the same bits.
-void tk_bn_backward_input_relu(size_t n, const float *dy, const float *y, const float *x, float mean, float inv,
-                               float k, float meanDy, float meanDyH, float *dx);
-/// tk_bn_backward_sums of tk_relu6_backward(y, dy) (dy where 0 < y < 6, else 0) without writing it: the same bits.
-void tk_bn_backward_sums_relu6(size_t n, const float *dy, const float *y, const float *x, float mean, float *sums);
-/// tk_bn_backward_input of tk_relu6_backward(y, dy) without writing it: the same bits.
-void tk_bn_backward_input_relu6(size_t n, const float *dy, const float *y, const float *x, float mean, float inv,
-                                float k, float meanDy, float meanDyH, float *dx);
+/// tk_bn_backward_sums of tk_relu_backward(y, dy) (dy where y > 0, else 0) without writing it
+/// or reading y, which is tk_bn_normalize_relu(x, mean, inv, scale, shift): its mask is
+/// recomputed from x with the same expression. The same bits.
+void tk_bn_backward_sums_relu(size_t n, const float *dy, const float *x, float mean, float inv, float scale,
+                              float shift, float *sums);
+/// tk_bn_backward_input of tk_relu_backward(y, dy), y recomputed as above: the same bits.
+void tk_bn_backward_input_relu(size_t n, const float *dy, const float *x, float mean, float inv, float scale,
+                               float shift, float k, float meanDy, float meanDyH, float *dx);
+/// tk_bn_backward_sums of tk_relu6_backward(y, dy) (dy where 0 < y < 6, else 0), y being
+/// tk_bn_normalize_relu6(x, mean, inv, scale, shift), recomputed: the same bits.
+void tk_bn_backward_sums_relu6(size_t n, const float *dy, const float *x, float mean, float inv, float scale,
+                               float shift, float *sums);
+/// tk_bn_backward_input of tk_relu6_backward(y, dy), y recomputed as above: the same bits.
+void tk_bn_backward_input_relu6(size_t n, const float *dy, const float *x, float mean, float inv, float scale,
+                                float shift, float k, float meanDy, float meanDyH, float *dx);
 /// BatchNorm backward's two sums over one plane in one pass (16 lanes each, fixed order):
 /// sums[0] = sum dy, sums[1] = sum dy * (x - mean).
 void tk_bn_backward_sums(size_t n, const float *dy, const float *x, float mean, float *sums);
