@@ -59,17 +59,6 @@ public final class BatchNorm2d: Layer {
     /// `forward(_:training:fusing:)` for the pair.
     func fuse(_ activation: any BatchNormFusable) { fusedActivation = activation }
 
-    /// The convolution before this layer (`follow`), whose sparse training forward sums its
-    /// output planes so that this layer's first statistics pass need not read them again.
-    private(set) var statisticsSource: Conv2d?
-
-    /// Marks `conv` as the layer before this one (a `Sequential`'s neighbours, a block's pairs).
-    func follow(_ conv: Conv2d) {
-        guard conv.outChannels == channels else { return }
-        statisticsSource = conv
-        conv.sumsOutputPlanes = true
-    }
-
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, name: String = "bn") {
         self.channels = channels
         self.eps = eps
@@ -140,8 +129,6 @@ public final class BatchNorm2d: Layer {
             let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
             let um = SendablePointer(usedMean.data)
             let mom = momentum, eps = eps
-            // The first pass's plane sums, when the convolution before took them (the same bits).
-            let sums = training ? statisticsSource?.outputPlaneSums(of: x) : nil
             Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
                 for ch in lo..<hi {
                     let mean: Float, inv: Float
@@ -149,7 +136,7 @@ public final class BatchNorm2d: Layer {
                         // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
                         // cancellation; per-plane Float sums are combined in Double.
                         var s: Double = 0
-                        for i in 0..<n { s += Double(sums?.p[i * c + ch] ?? Ops.sum(area, xp.p + i * xs + ch * area)) }
+                        for i in 0..<n { s += Double(Ops.sum(area, xp.p + i * xs + ch * area)) }
                         mean = Float(s / Double(m))
                         var q: Double = 0
                         for i in 0..<n {

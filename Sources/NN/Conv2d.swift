@@ -159,9 +159,6 @@ public final class Conv2d: InputGradientSkippable {
     var keepsLibraryInput = true
     /// Sparse kernels' patterns and buffers (SparseConv.swift).
     let sparse = SparseLayerState()
-    /// Whether a training-mode forward that runs sparse also sums its output planes for the
-    /// BatchNorm2d after it (`BatchNorm2d.statisticsSource`), saving that layer a pass.
-    var sumsOutputPlanes = false
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 groups: Int = 1, bias: Bool = true, name: String = "conv",
@@ -371,7 +368,7 @@ public final class Conv2d: InputGradientSkippable {
             let g = geometry(x.shape)
             input = x
             let n = x.shape[0], o = outChannels, area = g.outputArea
-            if let y = sparseForward(x, g, sumsPlanes: training && sumsOutputPlanes) {
+            if let y = sparseForward(x, g) {
                 lastPlans = []
                 return y
             }

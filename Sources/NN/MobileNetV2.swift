@@ -62,8 +62,6 @@ public final class InvertedResidual: Layer {
         }
         depthwise.keepsLibraryInput = false
         project.keepsLibraryInput = false
-        if let (c, b, _) = expand { b.follow(c) }
-        bn3.follow(project)
     }
 
     public var parameters: [Parameter] {

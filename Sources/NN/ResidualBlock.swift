@@ -43,9 +43,6 @@ public final class ResidualBlock: Layer {
         } else {
             projection = nil
         }
-        bn1.follow(conv1)
-        bn2.follow(conv2)
-        if let (c, b) = projection { b.follow(c) }
     }
 
     public var parameters: [Parameter] {

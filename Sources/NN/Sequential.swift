@@ -4,14 +4,13 @@ import Tensor
 public final class Sequential: Layer {
     /// The layers in forward order.
     public let layers: [any Layer]
-    /// A network that runs `layers` one after the other. Neighbours that can share a pass are
-    /// told so: a BatchNorm2d computes the ReLU or ReLU6 after it (`BatchNorm2d.fuse`) and takes
-    /// its first statistics pass from the convolution before it (`BatchNorm2d.follow`).
+    /// A network that runs `layers` one after the other; a BatchNorm2d followed by a ReLU or
+    /// ReLU6 computes it in the same pass (`BatchNorm2d.fuse`), also in networks rebuilt from
+    /// layers (compaction).
     public init(_ layers: [any Layer]) {
         self.layers = layers
         for (a, b) in zip(layers, layers.dropFirst()) {
             if let bn = a as? BatchNorm2d, let act = b as? any BatchNormFusable { bn.fuse(act) }
-            if let conv = a as? Conv2d, let bn = b as? BatchNorm2d { bn.follow(conv) }
         }
     }
 

@@ -104,13 +104,8 @@ extension Conv2d {
     ///
     /// With `epilogue` (`inferFolding`: evaluation, no backward) each sample's output planes go
     /// through it into its output instead of this layer's.
-    ///
-    /// With `sumsPlanes`, each output plane's sum is taken (`Ops.sum`) right after the plane is
-    /// written, while it is in cache, for the BatchNorm2d that reads the output next
-    /// (`outputPlaneSums`).
-    func sparseForward(_ x: Tensor, _ g: ConvGeometry, sumsPlanes: Bool = false,
+    func sparseForward(_ x: Tensor, _ g: ConvGeometry,
                        epilogue makeEpilogue: (([Int]) -> EvaluationEpilogue)? = nil) -> Tensor? {
-        sparse.planeSumsValid = false
         guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else {
             sparse.lastForwardSparse = false
             return nil
@@ -127,9 +122,6 @@ extension Conv2d {
         let args = SparseArgs(plan: plan, w: weight.value.data)
         let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
         let bp = bias.map { SendablePointer($0.value.data) }
-        let sums = sumsPlanes && epilogue == nil
-        if sums { sparse.planeSums.resize([n * o]) }
-        let sp = SendablePointer(sparse.planeSums.data)
         let inSize = g.channels * g.height * g.width
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
             let stage = scratch[w].p, xin = stage + o * len
@@ -143,19 +135,10 @@ extension Conv2d {
                         // The epilogue is elementwise: straight from the computed row.
                         if let epilogue { epilogue.apply(channel: oc, count: ow, row, at: at) } else { (yp.p + at).update(from: row, count: ow) }
                     }
-                    if sums { sp.p[s * o + oc] = Ops.sum(area, yp.p + (s * o + oc) * area) }
                 }
             }
         }
-        sparse.planeSumsValid = sums
         return epilogue == nil ? output : nil
-    }
-
-    /// The sum of each `[sample, channel]` plane of `y` (`Ops.sum`, in that order), when `y` is
-    /// this layer's output and its forward took them (`sumsOutputPlanes`, a sparse
-    /// training-mode forward); nil otherwise.
-    func outputPlaneSums(of y: Tensor) -> SendablePointer<Float>? {
-        y === output && sparse.planeSumsValid ? SendablePointer(sparse.planeSums.data) : nil
     }
 
     /// This layer's evaluation output followed by `bn`'s evaluation forward (with `activation`

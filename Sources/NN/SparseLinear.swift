@@ -17,10 +17,6 @@ final class SparseLayerState: @unchecked Sendable {
     var lastForwardSparse = false
     /// Per-worker scratch (SparseConv.swift).
     var scratchBuffers: [Tensor] = []
-    /// A convolution's output plane sums (`Conv2d.outputPlaneSums`), and whether they belong to
-    /// the last forward's output.
-    let planeSums = Tensor(shape: [0])
-    var planeSumsValid = false
 
     /// Whether `weight`'s layer of `kind` runs sparse now; rebuilds nothing unless the mask
     /// changed since the last call.

@@ -191,40 +191,6 @@ import Tensor
         #expect(linear.sparse.patterns.contains { $0.key.last == 2 && $0.value.forwardBounds.count == 3 }, "rows split")
     }
 
-    /// A convolution running sparse sums its output planes for the BatchNorm after it
-    /// (`BatchNorm2d.follow`): a residual block with the sums gives the bits of the block
-    /// without them, output, input and parameter gradients and running statistics, with the
-    /// identity and the projection shortcut; a dense forward or another tensor gets none.
-    @Test(arguments: [[8, 8, 1], [6, 8, 2]])
-    func planeSumsGiveTheBitsOfTheBatchNormsOwnPass(_ config: [Int]) {
-        func run(sums: Bool) -> [[Float]] {
-            var rng = RNG(seed: 21, stream: "sums")
-            let block = ResidualBlock(config[0], config[1], stride: config[2], name: "b", rng: &rng)
-            let convs = [block.conv1, block.conv2] + (block.projection.map { [$0.conv] } ?? [])
-            for conv in convs {
-                conv.weight.setMask(randomMask(conv.weight.value.shape, kept: 0.3, &rng))
-                conv.kernels = .sparse
-                conv.sumsOutputPlanes = sums
-            }
-            let x = randomTensor([5, config[0], 9, 9], &rng)
-            let out = block.forward(x, training: true), y = out.array
-            #expect(convs.allSatisfy { ($0.outputPlaneSums(of: $0.output) != nil) == sums }, "sums taken: \(sums)")
-            #expect(block.conv1.outputPlaneSums(of: x) == nil, "another tensor")
-            let dx = block.backward(randomTensor(out.shape, &rng)).array
-            let stats = [block.bn1, block.bn2].flatMap { [$0.runningMean.array, $0.runningVar.array] }
-            return [y, dx] + block.parameters.map(\.grad.array) + stats
-        }
-        let with = run(sums: true), without = run(sums: false)
-        #expect(with == without)
-        #expect(with[0].contains { $0 != 0 })
-        // A dense forward leaves no sums behind.
-        var rng = RNG(seed: 22)
-        let conv = Conv2d(3, 4, kernel: 3, padding: 1, rng: &rng)
-        conv.sumsOutputPlanes = true
-        _ = conv.forward(randomTensor([2, 3, 5, 5], &rng), training: true)
-        #expect(conv.outputPlaneSums(of: conv.output) == nil)
-    }
-
     /// `auto` weighs a convolution's density against its output map: at 35% kept a layer runs
     /// sparse on 32x32 maps (break-even above 40% there) and dense on 8x8 ones (near 25%), and a
     /// fully connected layer at 35% runs dense with either GEMM library.
