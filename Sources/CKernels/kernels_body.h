@@ -145,6 +145,14 @@ void TK_VARIANT(add)(size_t n, const float *a, const float *b, float *out) {
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
+// no_builtin: the loop stays a loop instead of becoming a memcpy call per row.
+__attribute__((no_builtin("memcpy")))
+void TK_VARIANT(copy_rows)(size_t rows, size_t n, const float *restrict src, size_t lds, float *restrict dst,
+                           size_t ldd) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n; j++) dst[r * ldd + j] = src[r * lds + j];
+}
+
 void TK_VARIANT(mul)(size_t n, const float *a, const float *b, float *out) {
     for (size_t i = 0; i < n; i++) out[i] = a[i] * b[i];
 }
@@ -304,8 +312,9 @@ void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const floa
 static inline float TK_VARIANT(bn_affine)(float x, float mean, float inv, float scale, float shift) {
     return scale * ((x - mean) * inv) + shift;
 }
-static inline tk_f32x16 TK_VARIANT(bn_affine16)(tk_f32x16 x, float mean, float inv, float scale, float shift) {
-    return scale * ((x - mean) * inv) + shift;
+// In place through a pointer: a vector argument or result would change the ABI.
+static inline void TK_VARIANT(bn_affine16)(tk_f32x16 *v, float mean, float inv, float scale, float shift) {
+    *v = scale * ((*v - mean) * inv) + shift;
 }
 
 // bn_backward_sums of relu_backward(y, dy) (six = 0) or relu6_backward(y, dy) (six = 1)
@@ -320,7 +329,8 @@ static inline void TK_VARIANT(bn_backward_sums_masked)(size_t n, const float *re
         tk_f32x16 g, v;
         __builtin_memcpy(&g, dy + i, sizeof g);
         __builtin_memcpy(&v, x + i, sizeof v);
-        const tk_f32x16 r = TK_VARIANT(bn_affine16)(v, mean, inv, scale, shift);
+        tk_f32x16 r = v;
+        TK_VARIANT(bn_affine16)(&r, mean, inv, scale, shift);
         tk_i32x16 keep = r > zero;
         if (six) keep &= r < top;
         g = (tk_f32x16)((tk_i32x16)g & keep);  // dy where kept, else +0: the backward kernels' values

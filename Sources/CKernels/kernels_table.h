@@ -12,6 +12,8 @@
     F(sum_squared_deviations, (size_t n, const float *x, float mean), (n, x, mean)) \
     V(scale, (size_t n, float a, float *x), (n, a, x)) \
     V(add, (size_t n, const float *a, const float *b, float *out), (n, a, b, out)) \
+    V(copy_rows, (size_t rows, size_t n, const float *src, size_t lds, float *dst, size_t ldd), \
+      (rows, n, src, lds, dst, ldd)) \
     V(mul, (size_t n, const float *a, const float *b, float *out), (n, a, b, out)) \
     V(relu_forward, (size_t n, const float *x, float *y), (n, x, y)) \
     V(relu_backward, (size_t n, const float *y, const float *dy, float *dx), (n, y, dy, dx)) \

@@ -116,25 +116,30 @@ extension Conv2d {
         sparse.lastForwardSparse = epilogue == nil
         let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * sg.length * n)))
         let len = sg.length, oh = g.outputHeight, ow = g.outputWidth, area = g.outputArea, wq = sg.wq
-        // Per worker: the output rows as computed (wq wide), then the phase planes.
-        let scratch = sparse.scratch(workers, floats: o * len + sg.inputStride)
+        // Per worker: the output rows as computed (wq wide), the output planes the epilogue
+        // reads (one kernel call per plane, not per row), the phase planes.
+        let planeFloats = epilogue == nil ? 0 : o * area
+        let scratch = sparse.scratch(workers, floats: o * len + planeFloats + sg.inputStride)
         if epilogue == nil { output.resize(shape) }
         let args = SparseArgs(plan: plan, w: weight.value.data)
         let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
         let bp = bias.map { SendablePointer($0.value.data) }
         let inSize = g.channels * g.height * g.width
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
-            let stage = scratch[w].p, xin = stage + o * len
+            let stage = scratch[w].p, planes = stage + o * len, xin = planes + planeFloats
             for s in lo..<hi {
                 Self.pad(sg, xp.p + s * inSize, into: xin)
                 args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: stage, ldy: len, length: len, accumulate: false)
+                let y = epilogue == nil ? yp.p + s * o * area : planes
                 for oc in 0..<o {
-                    for oy in 0..<oh {
-                        let row = stage + oc * len + oy * wq, at = (s * o + oc) * area + oy * ow
-                        if let bp { let b = bp.p[oc]; for ox in 0..<ow { row[ox] += b } }
-                        // The epilogue is elementwise: straight from the computed row.
-                        if let epilogue { epilogue.apply(channel: oc, count: ow, row, at: at) } else { (yp.p + at).update(from: row, count: ow) }
+                    let rows = stage + oc * len, to = y + oc * area
+                    if let bp {
+                        let b = bp.p[oc]
+                        for oy in 0..<oh { for ox in 0..<ow { to[oy * ow + ox] = rows[oy * wq + ox] + b } }
+                    } else {
+                        Ops.copyRows(oh, ow, from: rows, ld: wq, to: to, ld: ow)
                     }
+                    epilogue?.apply(channel: oc, count: area, to, at: (s * o + oc) * area)
                 }
             }
         }
@@ -165,43 +170,27 @@ extension Conv2d {
         }
     }
 
-    /// Copies one sample into its zero-padded phase planes, writing every float once.
+    /// Copies one sample into its zero-padded phase planes (zeros first, then the image's rows
+    /// in one call per plane: per-row library copies of these short rows cost more in calls
+    /// than in bytes).
     private static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
+        to.update(repeating: 0, count: sg.inputStride)
         if st == 1 {
-            // One phase, the padded planes: whole rows at once.
-            for ci in 0..<c {
-                let plane = to + ci * sg.plane
-                plane.update(repeating: 0, count: p * wq + p)
-                for y in 0..<h {
-                    let row = plane + (y + p) * wq + p
-                    row.update(from: x + (ci * h + y) * w, count: w)
-                    // The right padding of this row and the left padding of the next.
-                    (row + w).update(repeating: 0, count: 2 * p)
-                }
-                let end = (h + p) * wq + p
-                (plane + end).update(repeating: 0, count: sg.plane - end)
-            }
-        } else {
-            for plane in 0..<sg.planes {
-                let ci = plane / (sg.phases * sg.phases), a = plane / sg.phases % sg.phases, b = plane % sg.phases
-                let (j0, j1) = sg.phaseColumns(b)
-                for i in 0..<sg.hq {
-                    let row = to + plane * sg.plane + i * wq, y = i * st + a - p
-                    guard y >= 0, y < h else {
-                        row.update(repeating: 0, count: wq)
-                        continue
-                    }
-                    // Row y's columns b - p, b - p + s, ... that lie inside the image.
-                    let src = x + (ci * h + y) * w + b - p
-                    row.update(repeating: 0, count: j0)
-                    for j in j0..<j1 { row[j] = src[j * st] }
-                    (row + j1).update(repeating: 0, count: wq - j1)
-                }
+            for ci in 0..<c { Ops.copyRows(h, w, from: x + ci * h * w, ld: w, to: to + ci * sg.plane + p * wq + p, ld: wq) }
+            return
+        }
+        for plane in 0..<sg.planes {
+            let ci = plane / (sg.phases * sg.phases), a = plane / sg.phases % sg.phases, b = plane % sg.phases
+            let (j0, j1) = sg.phaseColumns(b)
+            for i in 0..<sg.hq {
+                let y = i * st + a - p
+                guard y >= 0, y < h else { continue }
+                // Row y's columns b - p, b - p + s, ... that lie inside the image.
+                let row = to + plane * sg.plane + i * wq, src = x + (ci * h + y) * w + b - p
+                for j in j0..<j1 { row[j] = src[j * st] }
             }
         }
-        let used = sg.planes * sg.plane
-        (to + used).update(repeating: 0, count: sg.inputStride - used)
     }
 
     /// The inverse of `pad` for gradients: each input position's value from its phase plane,
@@ -209,9 +198,7 @@ extension Conv2d {
     private static func unpad(_ sg: SparseConvGeometry, _ from: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
         if st == 1 {
-            for ci in 0..<c {
-                for y in 0..<h { (dx + (ci * h + y) * w).update(from: from + ci * sg.plane + (y + p) * wq + p, count: w) }
-            }
+            for ci in 0..<c { Ops.copyRows(h, w, from: from + ci * sg.plane + p * wq + p, ld: wq, to: dx + ci * h * w, ld: w) }
             return
         }
         dx.update(repeating: 0, count: c * h * w)
@@ -261,18 +248,12 @@ extension Conv2d {
                 let partial = pp.p + b * nnz
                 partial.update(repeating: 0, count: nnz)
                 for s in blocks[b]..<blocks[b + 1] {
-                    // Margins and the discarded columns zero, every float written once.
-                    dys.update(repeating: 0, count: sg.margin)
+                    // Zeros in the margins and the discarded columns.
+                    dys.update(repeating: 0, count: dyStride)
                     for oc in 0..<o {
-                        let plane = dys + sg.margin + oc * sg.dyPlaneStride
-                        for oy in 0..<oh {
-                            (plane + oy * wq).update(from: dyp.p + (s * o + oc) * area + oy * ow, count: ow)
-                            (plane + oy * wq + ow).update(repeating: 0, count: wq - ow)
-                        }
-                        (plane + oh * wq).update(repeating: 0, count: sg.margin)
+                        Ops.copyRows(oh, ow, from: dyp.p + (s * o + oc) * area, ld: ow,
+                                     to: dys + sg.margin + oc * sg.dyPlaneStride, ld: wq)
                     }
-                    let used = sg.margin + o * sg.dyPlaneStride
-                    (dys + used).update(repeating: 0, count: dyStride - used)
                     if sparseGradient {
                         Self.pad(sg, xp.p + s * inSize, into: xin)
                         args.plan.forward.sampledDot(rows: 0, o, a: dys + sg.margin, lda: sg.dyPlaneStride, b: xin,

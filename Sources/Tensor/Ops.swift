@@ -29,6 +29,13 @@ public enum Ops {
         tk_sum_squared_deviations(n, x, mean)
     }
 
+    /// Copies `rows` rows of `n` floats, `lds` apart in `src`, to rows `ldd` apart in `dst`, in
+    /// one call (short rows cost more in library calls than in bytes). No overlap.
+    public static func copyRows(_ rows: Int, _ n: Int, from src: UnsafePointer<Float>, ld lds: Int,
+                                to dst: UnsafeMutablePointer<Float>, ld ldd: Int) {
+        tk_copy_rows(rows, n, src, lds, dst, ldd)
+    }
+
     /// out = a + b elementwise (`out` may be `a` or `b`).
     public static func add(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         tk_add(n, a, b, out)

@@ -83,6 +83,21 @@ struct DenseKernelsTests {
         #expect(y[0].isNaN)
     }
 
+    /// Blocks of rows (the sparse convolution's padded layouts): every row's n floats land at
+    /// their stride and nothing between the rows is touched, at every level.
+    @Test(arguments: [(3, 1, 4, 5), (7, 32, 34, 32), (5, 17, 17, 20), (1, 40, 40, 40), (0, 4, 4, 4)])
+    func copyRowsMovesEachRow(_ shape: (Int, Int, Int, Int)) {
+        let (rows, n, lds, ldd) = shape
+        let src = values(Swift.max(1, rows * lds), seed: 3)
+        eachLevel { isa in
+            var dst = [Float](repeating: -7, count: Swift.max(1, rows * ldd))
+            Ops.copyRows(rows, n, from: src, ld: lds, to: &dst, ld: ldd)
+            for r in 0..<rows {
+                for j in 0..<ldd { #expect(dst[r * ldd + j] == (j < n ? src[r * lds + j] : -7), "\(isa) row \(r) column \(j)") }
+            }
+        }
+    }
+
     @Test func geluMatchesTheExactErfFormInDouble() {
         // Dense over [-12, 12], both branches of the erf approximation and the tails.
         let n = 4801
