@@ -59,8 +59,9 @@ struct SparseConvGeometry {
     /// The columns j of phase column b whose input column `j*s + b - pad` lies inside the
     /// image: a half-open range within [0, wq).
     func phaseColumns(_ b: Int) -> (Int, Int) {
-        let p = g.padX, lo = p > b ? (p - b + s - 1) / s : 0
-        return (Swift.min(lo, wq), Swift.max(Swift.min(wq, (g.width + p - b + s - 1) / s), Swift.min(lo, wq)))
+        let p = g.padX
+        let lo = Swift.min(wq, p > b ? (p - b + s - 1) / s : 0), hi = Swift.min(wq, (g.width + p - b + s - 1) / s)
+        return (lo, Swift.max(lo, hi))
     }
     /// Where kept weight (c, ky, kx) reads a sample's phase planes.
     func offset(channel c: Int, ky: Int, kx: Int) -> Int {
@@ -170,9 +171,8 @@ extension Conv2d {
         }
     }
 
-    /// Copies one sample into its zero-padded phase planes (zeros first, then the image's rows
-    /// in one call per plane: per-row library copies of these short rows cost more in calls
-    /// than in bytes).
+    /// Copies one sample into its zero-padded phase planes: zeros first, then the image's rows,
+    /// one kernel call per plane (stride 1) rather than a library call per short row.
     private static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
         to.update(repeating: 0, count: sg.inputStride)

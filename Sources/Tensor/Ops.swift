@@ -30,7 +30,7 @@ public enum Ops {
     }
 
     /// Copies `rows` rows of `n` floats, `lds` apart in `src`, to rows `ldd` apart in `dst`, in
-    /// one call (short rows cost more in library calls than in bytes). No overlap.
+    /// one call rather than a library call per (short) row. No overlap.
     public static func copyRows(_ rows: Int, _ n: Int, from src: UnsafePointer<Float>, ld lds: Int,
                                 to dst: UnsafeMutablePointer<Float>, ld ldd: Int) {
         tk_copy_rows(rows, n, src, lds, dst, ldd)

@@ -53,8 +53,8 @@ void tk_scale(size_t n, float a, float *x);
 /// out[i] = a[i] + b[i] (out may be a or b)
 void tk_add(size_t n, const float *a, const float *b, float *out);
 /// dst[r*ldd + j] = src[r*lds + j] for r < rows, j < n: a block of short rows in one call
-/// (the sparse convolution's padded and staged layouts), where a library copy per row would
-/// cost more in calls than in bytes. The blocks must not overlap.
+/// (the sparse convolution's padded and staged layouts) rather than a library call per row.
+/// The blocks must not overlap.
 void tk_copy_rows(size_t rows, size_t n, const float *src, size_t lds, float *dst, size_t ldd);
 /// out[i] = a[i] * b[i] (out may be a or b)
 void tk_mul(size_t n, const float *a, const float *b, float *out);
