@@ -56,12 +56,20 @@ struct SparseConvGeometry {
     var dyPlaneStride: Int { length + margin }
     /// Floats per sample of the staged dy.
     func dyStride(_ outChannels: Int) -> Int { (margin + outChannels * dyPlaneStride + 15) / 16 * 16 }
-    /// The columns j of phase column b whose input column `j*s + b - pad` lies inside the
-    /// image: a half-open range within [0, wq).
-    func phaseColumns(_ b: Int) -> (Int, Int) {
-        let p = g.padX
-        let lo = Swift.min(wq, p > b ? (p - b + s - 1) / s : 0), hi = Swift.min(wq, (g.width + p - b + s - 1) / s)
-        return (lo, Swift.max(lo, hi))
+    /// For every phase-plane row that holds image values (stride > 1): the row's offset in a
+    /// sample's phase planes, the offset of its first column's image position in the sample
+    /// (columns `j` of the row hold the image at `image + j*s`), and the columns `j` whose
+    /// image position lies inside the image.
+    func forEachPhaseRow(_ body: (_ row: Int, _ image: Int, _ columns: Range<Int>) -> Void) {
+        let h = g.height, w = g.width, p = g.padY
+        for plane in 0..<planes {
+            let ci = plane / (phases * phases), a = plane / phases % phases, b = plane % phases
+            let lo = Swift.min(wq, p > b ? (p - b + s - 1) / s : 0), hi = Swift.min(wq, (w + p - b + s - 1) / s)
+            for i in 0..<hq {
+                let y = i * s + a - p
+                if y >= 0, y < h { body(plane * self.plane + i * wq, (ci * h + y) * w + b - p, lo..<Swift.max(lo, hi)) }
+            }
+        }
     }
     /// Where kept weight (c, ky, kx) reads a sample's phase planes.
     func offset(channel c: Int, ky: Int, kx: Int) -> Int {
@@ -180,17 +188,7 @@ extension Conv2d {
             for ci in 0..<c { Ops.copyRows(h, w, from: x + ci * h * w, ld: w, to: to + ci * sg.plane + p * wq + p, ld: wq) }
             return
         }
-        for plane in 0..<sg.planes {
-            let ci = plane / (sg.phases * sg.phases), a = plane / sg.phases % sg.phases, b = plane % sg.phases
-            let (j0, j1) = sg.phaseColumns(b)
-            for i in 0..<sg.hq {
-                let y = i * st + a - p
-                guard y >= 0, y < h else { continue }
-                // Row y's columns b - p, b - p + s, ... that lie inside the image.
-                let row = to + plane * sg.plane + i * wq, src = x + (ci * h + y) * w + b - p
-                for j in j0..<j1 { row[j] = src[j * st] }
-            }
-        }
+        sg.forEachPhaseRow { row, image, columns in for j in columns { to[row + j] = x[image + j * st] } }
     }
 
     /// The inverse of `pad` for gradients: each input position's value from its phase plane,
@@ -202,16 +200,7 @@ extension Conv2d {
             return
         }
         dx.update(repeating: 0, count: c * h * w)
-        for plane in 0..<sg.planes {
-            let ci = plane / (sg.phases * sg.phases), a = plane / sg.phases % sg.phases, b = plane % sg.phases
-            let (j0, j1) = sg.phaseColumns(b)
-            for i in 0..<sg.hq {
-                let y = i * st + a - p
-                guard y >= 0, y < h else { continue }
-                let row = from + plane * sg.plane + i * wq, to = dx + (ci * h + y) * w + b - p
-                for j in j0..<j1 { to[j * st] = row[j] }
-            }
-        }
+        sg.forEachPhaseRow { row, image, columns in for j in columns { dx[image + j * st] = from[row + j] } }
     }
 
     /// Backward after a sparse forward: dW at kept positions only (unless

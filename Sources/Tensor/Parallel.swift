@@ -7,8 +7,21 @@ public struct SendablePointer<T>: @unchecked Sendable {
 }
 
 public enum Parallel {
-    /// Worker count for our own loops (set from the CLI's --threads; 1 = serial).
-    nonisolated(unsafe) public static var threads = 1
+    /// Worker count for our own loops (set from the CLI's --threads; 1 = serial); inside
+    /// `withThreads`, that scope's count.
+    public static var threads: Int {
+        get { scopedThreads ?? configuredThreads }
+        set { configuredThreads = newValue }
+    }
+    nonisolated(unsafe) private static var configuredThreads = 1
+    @TaskLocal private static var scopedThreads: Int?
+
+    /// Runs `body` with `threads` = `n` on this thread or task only, so that code running side
+    /// by side (tests in one process) keeps its own count: results may depend on the count.
+    /// Work handed to worker threads sees the process-wide count.
+    public static func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        try $scopedThreads.withValue(n, operation: body)
+    }
 
     /// Below this many elements a loop runs serially: a dispatch costs more than it saves.
     public static let minimumWork = 1 << 16

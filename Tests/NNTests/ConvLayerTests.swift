@@ -93,7 +93,7 @@ func naiveConv(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: Int, padding: In
     }
 
     /// Several workers (each its own sample range, buffers and weight-gradient partial) give
-    /// what one does. Sets the global thread count briefly; other tests only run slower meanwhile.
+    /// what one does.
     @Test func parallelWorkersMatchOneWorker() {
         var rng = RNG(seed: 22)
         let x = randomTensor([9, 8, 16, 16], &rng)
@@ -106,12 +106,11 @@ func naiveConv(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: Int, padding: In
                 let conv = Conv2d(8, out, kernel: 3, padding: 1, groups: groups,
                                   workspace: ConvWorkspace(maxColumnFloats: maxColumns), rng: &weightRNG)
                 for i in 0..<out { conv.bias!.value[i] = Float(i) * 0.1 }
-                let saved = Parallel.threads
-                Parallel.threads = threads
-                let y = conv.forward(x, training: true).array
-                conv.weight.grad.zero(); conv.bias!.grad.zero()
-                let dx = conv.backward(dy).array
-                Parallel.threads = saved
+                let (y, dx) = Parallel.withThreads(threads) {
+                    let y = conv.forward(x, training: true).array
+                    conv.weight.grad.zero(); conv.bias!.grad.zero()
+                    return (y, conv.backward(dy).array)
+                }
                 if threads == 1 {
                     let ref = naiveConv(x, conv.weight.value, bias: conv.bias!.value, stride: 1, padding: 1, groups: groups)
                     expectClose(y, ref.values, rel: 1e-4, abs: 1e-5, "forward")

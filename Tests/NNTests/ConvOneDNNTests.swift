@@ -40,16 +40,15 @@ import Tensor
         conv.algorithm = algorithm
         if let b = conv.bias { for i in 0..<b.count { b.value[i] = rng.normal() } }
         let x = randomTensor([k.batch, k.inC, k.height, k.width], &rng)
-        let saved = Parallel.threads
-        Parallel.threads = threads
-        defer { Parallel.threads = saved }
-        let y = conv.forward(x, training: true).clone()
-        let ranOneDNN = conv.lastForwardUsedOneDNN, ranWinograd = conv.lastForwardUsedWinograd
-        let dy = randomTensor(y.shape, &rng)
-        conv.weight.grad.fill(0.5)
-        conv.bias?.grad.fill(0.5)
-        let dx = conv.backward(dy).array
-        return ([y.array, dx, conv.weight.grad.array, conv.bias?.grad.array ?? []], ranOneDNN, ranWinograd)
+        return Parallel.withThreads(threads) {
+            let y = conv.forward(x, training: true).clone()
+            let ranOneDNN = conv.lastForwardUsedOneDNN, ranWinograd = conv.lastForwardUsedWinograd
+            let dy = randomTensor(y.shape, &rng)
+            conv.weight.grad.fill(0.5)
+            conv.bias?.grad.fill(0.5)
+            let dx = conv.backward(dy).array
+            return ([y.array, dx, conv.weight.grad.array, conv.bias?.grad.array ?? []], ranOneDNN, ranWinograd)
+        }
     }
 
     @Test(arguments: cases)

@@ -175,14 +175,10 @@ import Tensor
         linear.kernels = .sparse
         conv.kernels = .sparse
         strided.kernels = .sparse
-        let saved = Parallel.threads
-        defer { Parallel.threads = saved }
         for (layer, x) in cases {
-            Parallel.threads = 1
             let dy = randomTensor(layer.forward(x, training: true).shape, &rng)
-            let one = pass(layer, x, dy)
-            Parallel.threads = 2
-            let two = pass(layer, x, dy)
+            let one = Parallel.withThreads(1) { pass(layer, x, dy) }
+            let two = Parallel.withThreads(2) { pass(layer, x, dy) }
             #expect(one.0.array == two.0.array, "\(layer.summary): output")
             #expect(one.1.array == two.1.array, "\(layer.summary): input gradient")
             #expect(zip(one.2, two.2).allSatisfy { $0.array == $1.array }, "\(layer.summary): parameter gradients")

@@ -105,11 +105,9 @@ import Tensor
         for threads in [1, 2] {
             var weightRNG = RNG(seed: 30)
             let attn = MultiHeadAttention(dim: 64, heads: 4, rng: &weightRNG)
-            let saved = Parallel.threads
-            Parallel.threads = threads
-            let y = attn.forward(x, training: true).array
-            let dx = attn.backward(dy).array
-            Parallel.threads = saved
+            let (y, dx) = Parallel.withThreads(threads) {
+                (attn.forward(x, training: true).array, attn.backward(dy).array)
+            }
             results.append(y + dx + attn.parameters.flatMap(\.grad.array))
         }
         expectClose(results[1], results[0].map(Double.init), rel: 1e-5, abs: 1e-6, "2 workers vs 1")
