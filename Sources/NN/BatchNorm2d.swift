@@ -129,32 +129,39 @@ public final class BatchNorm2d: Layer {
             let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
             let um = SendablePointer(usedMean.data)
             let mom = momentum, eps = eps
+            // Each pass runs sample by sample over the chunk's channels, whose planes lie side by
+            // side in memory, instead of channel by channel with a jump between every plane;
+            // each channel still adds its planes in sample order (the same bits).
             Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
-                for ch in lo..<hi {
-                    let mean: Float, inv: Float
-                    if training {
-                        // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
-                        // cancellation; per-plane Float sums are combined in Double.
-                        var s: Double = 0
-                        for i in 0..<n { s += Double(Ops.sum(area, xp.p + i * xs + ch * area)) }
-                        mean = Float(s / Double(m))
-                        var q: Double = 0
-                        for i in 0..<n {
-                            q += Double(Ops.sumSquaredDeviations(area, xp.p + i * xs + ch * area, mean: mean))
+                if training {
+                    // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
+                    // cancellation; per-plane Float sums are combined in Double.
+                    var s = [Double](repeating: 0, count: hi - lo), q = s
+                    for i in 0..<n {
+                        for ch in lo..<hi { s[ch - lo] += Double(Ops.sum(area, xp.p + i * xs + ch * area)) }
+                    }
+                    for ch in lo..<hi { um.p[ch] = Float(s[ch - lo] / Double(m)) }
+                    for i in 0..<n {
+                        for ch in lo..<hi {
+                            q[ch - lo] += Double(Ops.sumSquaredDeviations(area, xp.p + i * xs + ch * area, mean: um.p[ch]))
                         }
-                        let variance = Float(q / Double(m))
+                    }
+                    for ch in lo..<hi {
+                        let mean = um.p[ch], variance = Float(q[ch - lo] / Double(m))
                         rm.p[ch] = (1 - mom) * rm.p[ch] + mom * mean
                         rv.p[ch] = (1 - mom) * rv.p[ch] + mom * variance * (Float(m) / Float(m - 1))
-                        inv = Self.inverseStd(variance, eps)
-                    } else {
-                        mean = rm.p[ch]
-                        inv = Self.inverseStd(rv.p[ch], eps)
+                        sp.p[ch] = Self.inverseStd(variance, eps)
                     }
-                    sp.p[ch] = inv
-                    um.p[ch] = mean
-                    let scale = g.p[ch], shift = b.p[ch]
-                    for i in 0..<n {
+                } else {
+                    for ch in lo..<hi {
+                        um.p[ch] = rm.p[ch]
+                        sp.p[ch] = Self.inverseStd(rv.p[ch], eps)
+                    }
+                }
+                for i in 0..<n {
+                    for ch in lo..<hi {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
+                        let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
                         if let sc {
                             tk_bn_normalize_add_relu(area, xp.p + xo, mean, inv, scale, shift, sc.p + o, yp.p + o)
                         } else {
@@ -263,15 +270,16 @@ public final class BatchNorm2d: Layer {
                 $0.gradInput.resize(dy.shape)
                 return SendablePointer($0.gradInput.data)
             }
+            // Sample by sample over the chunk's channels, as in forward (the same bits).
             Parallel.forChunks(c, minimum: minimumChannels(m)) { lo, hi in
-                for ch in lo..<hi {
-                    // sum dy and sum dy * xHat, with xHat = (x - mean) * invStd: one pass over
-                    // dy and x per plane, planes combined in Double.
-                    var sDy: Double = 0, sDyXmu: Double = 0
-                    let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
-                    var sums: (Float, Float) = (0, 0)
-                    for i in 0..<n {
+                // sum dy and sum dy * xHat, with xHat = (x - mean) * invStd: one pass over
+                // dy and x per plane, planes combined in Double.
+                var sDy = [Double](repeating: 0, count: hi - lo), sDyXmu = sDy
+                var sums: (Float, Float) = (0, 0)
+                for i in 0..<n {
+                    for ch in lo..<hi {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
+                        let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
                         withUnsafeMutableBytes(of: &sums) {
                             let s = $0.baseAddress!.assumingMemoryBound(to: Float.self)
                             if fused, six {
@@ -282,36 +290,43 @@ public final class BatchNorm2d: Layer {
                                 tk_bn_backward_sums(area, gp.p + o, xp.p + xo, mean, s)
                             }
                         }
-                        sDy += Double(sums.0)
-                        sDyXmu += Double(sums.1)
+                        sDy[ch - lo] += Double(sums.0)
+                        sDyXmu[ch - lo] += Double(sums.1)
                     }
-                    let sDyH = sDyXmu * Double(inv)
+                }
+                // Per channel: k = γ * invStd, and in training mean(dy) and mean(dy * xHat).
+                var k = [Float](repeating: 0, count: hi - lo), meanDy = k, meanDyH = k
+                for ch in lo..<hi {
+                    let sDyH = sDyXmu[ch - lo] * Double(sp.p[ch])
                     dGamma.p[ch] += Float(sDyH)
-                    dBeta.p[ch] += Float(sDy)
-                    let k = g.p[ch] * sp.p[ch]
-                    if training {
-                        // The batch statistics depend on every value of the channel, hence the
-                        // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
-                        let meanDy = Float(sDy / Double(m)), meanDyH = Float(sDyH / Double(m))
-                        for i in 0..<n {
-                            let o = (i * c + ch) * area, xo = i * xs + ch * area
+                    dBeta.p[ch] += Float(sDy[ch - lo])
+                    k[ch - lo] = g.p[ch] * sp.p[ch]
+                    meanDy[ch - lo] = Float(sDy[ch - lo] / Double(m))
+                    meanDyH[ch - lo] = Float(sDyH / Double(m))
+                }
+                for i in 0..<n {
+                    for ch in lo..<hi {
+                        let o = (i * c + ch) * area, xo = i * xs + ch * area, j = ch - lo
+                        if training {
+                            // The batch statistics depend on every value of the channel, hence the
+                            // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
+                            let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
                             if fused, six {
-                                tk_bn_backward_input_relu6(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, k, meanDy, meanDyH, dx.p + o)
+                                tk_bn_backward_input_relu6(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, k[j],
+                                                           meanDy[j], meanDyH[j], dx.p + o)
                             } else if fused {
-                                tk_bn_backward_input_relu(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, k, meanDy, meanDyH, dx.p + o)
+                                tk_bn_backward_input_relu(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, k[j],
+                                                          meanDy[j], meanDyH[j], dx.p + o)
                             } else {
-                                tk_bn_backward_input(area, gp.p + o, xp.p + xo, mean, inv, k, meanDy, meanDyH, dx.p + o)
+                                tk_bn_backward_input(area, gp.p + o, xp.p + xo, mean, inv, k[j], meanDy[j], meanDyH[j], dx.p + o)
                             }
-                        }
-                    } else {
-                        for i in 0..<n {
-                            let o = (i * c + ch) * area
+                        } else {
                             // Fused, the masked gradient goes through the ReLU's own buffer.
                             if let mask, let masked {
                                 if six { tk_relu6_backward(area, mask.p + o, gp.p + o, masked.p + o) }
                                 else { tk_relu_backward(area, mask.p + o, gp.p + o, masked.p + o) }
                             }
-                            tk_bn_normalize(area, (masked ?? gp).p + o, 0, k, 1, 0, nil, dx.p + o)
+                            tk_bn_normalize(area, (masked ?? gp).p + o, 0, k[j], 1, 0, nil, dx.p + o)
                         }
                     }
                 }

@@ -169,6 +169,37 @@ struct BatchNormReLUFusionTests {
         #expect(apart.contains(0) && apart.contains { $0 > 0 })
     }
 
+    /// The batch statistics are each channel's plane sums added in sample order in Double,
+    /// whatever order the passes visit the planes in and however many workers share the
+    /// channels: the running statistics have the bits of a channel-by-channel reference, and
+    /// one and two workers give the same output and gradients.
+    @Test func batchStatisticsAddThePlanesInSampleOrder() {
+        var rng = RNG(seed: 17, stream: "statistics")
+        let (n, c, area) = (64, 4, 32 * 32), m = n * area  // enough values for two workers
+        let x = randomTensor([n, c, 32, 32], &rng), dy = randomTensor([n, c, 32, 32], &rng)
+        for i in 0..<x.count { x[i] = 2 * x[i] + 5 }
+        var results: [[[Float]]] = []
+        for threads in [1, 2] {
+            let bn = BatchNorm2d(c), relu = ReLU()
+            bn.fuse(relu)
+            let (y, dx) = Parallel.withThreads(threads) {
+                (bn.forward(x, training: true, fusing: relu).array, bn.backward(dy).array)
+            }
+            for ch in 0..<c {
+                var s: Double = 0, q: Double = 0
+                for i in 0..<n { s += Double(Ops.sum(area, x.data + (i * c + ch) * area)) }
+                let mean = Float(s / Double(m))
+                for i in 0..<n { q += Double(Ops.sumSquaredDeviations(area, x.data + (i * c + ch) * area, mean: mean)) }
+                let variance = Float(q / Double(m))
+                #expect(bn.runningMean[ch] == (1 - 0.1) * 0 + 0.1 * mean, "\(threads) workers, channel \(ch)")
+                #expect(bn.runningVar[ch] == (1 - 0.1) * 1 + 0.1 * variance * (Float(m) / Float(m - 1)), "\(threads) workers, channel \(ch)")
+            }
+            results.append([y, dx, bn.gamma.grad.array, bn.beta.grad.array])
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0][0].contains(0) && results[0][0].contains { $0 > 0 })
+    }
+
     /// Run on its own (not by a `Sequential` that fuses it), a BatchNorm2d gives its own
     /// output, not the ReLU's, even when registered for fusion.
     @Test func aFusedLayerRunAloneIsUnchanged() {
