@@ -235,8 +235,8 @@ public final class BatchNorm2d: Layer {
             let sp = SendablePointer(invStd.data), um = SendablePointer(usedMean.data)
             let g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             Parallel.forChunks(c, minimum: minimumChannels(n * area)) { lo, hi in
-                for ch in lo..<hi {
-                    for i in 0..<n {
+                for i in 0..<n {
+                    for ch in lo..<hi {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
                         Self.normalizePlane(clamp, area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
                     }
