@@ -217,8 +217,9 @@ public final class BatchNorm2d: Layer {
 
     /// `renormalize` for the activation this layer's last forward fused
     /// (`forward(_:training:fusing:)`): recomputes that activation's output in the same pass,
-    /// the same bits as that forward, which backward then masks with (this layer's own output
-    /// is left stale: its backward reads the input, not the output).
+    /// the same bits as that forward, for the layer after it to read in its backward (this
+    /// layer's own output is left stale: its backward reads the input, and masks by
+    /// recomputing from it, or in evaluation mode by the activation's output).
     func renormalize(_ x: Tensor, into activation: any BatchNormFusable) {
         precondition(lastFused === activation, "\(summary).renormalize: the last forward did not fuse \(activation.summary)")
         renormalize(x, into: activation.output, clamp: Self.clamp(of: activation))
@@ -343,9 +344,6 @@ struct EvaluationEpilogue: Sendable {
     fileprivate let clamp: BatchNorm2d.Clamp
     fileprivate let shortcut: SendablePointer<Float>?
     fileprivate let out: SendablePointer<Float>
-
-    /// The output tensor's data, written by `apply`.
-    var output: UnsafeMutablePointer<Float> { out.p }
 
     /// Channel `c`'s plane of `count` values at `x`, normalised into the output at `offset`.
     func apply(channel c: Int, count: Int, _ x: UnsafePointer<Float>, at offset: Int) {
