@@ -317,6 +317,40 @@ static inline void TK_VARIANT(bn_affine16)(tk_f32x16 *v, float mean, float inv, 
     *v = scale * ((*v - mean) * inv) + shift;
 }
 
+// bn_normalize (no xhat; clamp 0), bn_normalize_relu (clamp 1) or bn_normalize_relu6 (clamp 2),
+// or with s bn_normalize_add_relu, over `rows` rows of n values whose starts are ldx (x) and ldy
+// (y and s) apart: the same expression per value, so the same bits as those kernels. A sparse
+// convolution's output rows are wider than the image (discarded columns), so its epilogue
+// reads them where they are instead of copying them to contiguous planes first.
+void TK_VARIANT(bn_normalize_rows)(size_t rows, size_t n, const float *restrict x, size_t ldx, float mean, float inv,
+                                   float scale, float shift, int clamp, const float *restrict s, float *restrict y,
+                                   size_t ldy) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *restrict xr = x + r * ldx;
+        float *restrict yr = y + r * ldy;
+        if (s) {
+            const float *restrict sr = s + r * ldy;
+            for (size_t j = 0; j < n; j++) {
+                float t = TK_VARIANT(bn_affine)(xr[j], mean, inv, scale, shift) + sr[j];
+                yr[j] = t > 0 ? t : 0;
+            }
+        } else if (clamp == 1) {
+            for (size_t j = 0; j < n; j++) {
+                float v = TK_VARIANT(bn_affine)(xr[j], mean, inv, scale, shift);
+                yr[j] = v > 0 ? v : 0;
+            }
+        } else if (clamp == 2) {
+            for (size_t j = 0; j < n; j++) {
+                float v = TK_VARIANT(bn_affine)(xr[j], mean, inv, scale, shift);
+                float lo = 0 >= v ? 0 : v;
+                yr[j] = 6 < lo ? 6 : lo;
+            }
+        } else {
+            for (size_t j = 0; j < n; j++) yr[j] = TK_VARIANT(bn_affine)(xr[j], mean, inv, scale, shift);
+        }
+    }
+}
+
 // bn_backward_sums of relu_backward(y, dy) (six = 0) or relu6_backward(y, dy) (six = 1)
 // without writing it or reading y: g = dy where the activation passed BN's output, else 0.
 static inline void TK_VARIANT(bn_backward_sums_masked)(size_t n, const float *restrict dy, const float *restrict x,

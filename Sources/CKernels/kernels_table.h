@@ -35,6 +35,9 @@
       (n, x, mean, inv, scale, shift, y)) \
     V(bn_normalize_add_relu, (size_t n, const float *x, float mean, float inv, float scale, float shift, const float *s, \
                               float *y), (n, x, mean, inv, scale, shift, s, y)) \
+    V(bn_normalize_rows, (size_t rows, size_t n, const float *x, size_t ldx, float mean, float inv, float scale, \
+                          float shift, int clamp, const float *s, float *y, size_t ldy), \
+      (rows, n, x, ldx, mean, inv, scale, shift, clamp, s, y, ldy)) \
     V(bn_backward_sums, (size_t n, const float *dy, const float *x, float mean, float *sums), (n, dy, x, mean, sums)) \
     V(bn_backward_sums_relu, (size_t n, const float *dy, const float *x, float mean, float inv, float scale, \
                               float shift, float *sums), (n, dy, x, mean, inv, scale, shift, sums)) \

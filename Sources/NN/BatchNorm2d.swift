@@ -345,13 +345,29 @@ struct EvaluationEpilogue: Sendable {
     fileprivate let shortcut: SendablePointer<Float>?
     fileprivate let out: SendablePointer<Float>
 
-    /// Channel `c`'s plane of `count` values at `x`, normalised into the output at `offset`.
-    func apply(channel c: Int, count: Int, _ x: UnsafePointer<Float>, at offset: Int) {
-        let y = out.p + offset
-        if let shortcut {
-            tk_bn_normalize_add_relu(count, x, mean[c], inv[c], scale[c], shift[c], shortcut.p + offset, y)
-            return
+    /// Channel `c`'s plane as `rows` rows of `cols` values whose starts are `ld` apart at `x`,
+    /// normalised into the output's contiguous plane at `offset`.
+    func apply(channel c: Int, rows: Int, cols: Int, _ x: UnsafePointer<Float>, ld: Int, at offset: Int) {
+        tk_bn_normalize_rows(rows, cols, x, ld, mean[c], inv[c], scale[c], shift[c], clamp.code,
+                             shortcut.map { UnsafePointer($0.p + offset) }, out.p + offset, cols)
+    }
+
+    /// `apply` without a shortcut into `y`, rows `ldy` apart, instead of the output: a
+    /// convolution's padded input planes (`ResidualBlock.inferChained`).
+    func apply(channel c: Int, rows: Int, cols: Int, _ x: UnsafePointer<Float>, ld: Int,
+               to y: UnsafeMutablePointer<Float>, ld ldy: Int) {
+        precondition(shortcut == nil, "EvaluationEpilogue: a shortcut's sum needs the output's layout")
+        tk_bn_normalize_rows(rows, cols, x, ld, mean[c], inv[c], scale[c], shift[c], clamp.code, nil, y, ldy)
+    }
+}
+
+extension BatchNorm2d.Clamp {
+    /// The activation as tk_bn_normalize_rows numbers it.
+    var code: Int32 {
+        switch self {
+        case .none: 0
+        case .relu: 1
+        case .relu6: 2
         }
-        BatchNorm2d.normalizePlane(clamp, count, x, mean[c], inv[c], scale[c], shift[c], y)
     }
 }

@@ -11,7 +11,7 @@ public final class ResidualBlock: Layer {
     public let conv2: Conv2d, bn2: BatchNorm2d
     /// nil for the identity shortcut.
     public let projection: (conv: Conv2d, bn: BatchNorm2d)?
-    private let relu2: ReLU
+    let relu2: ReLU
     private let gradInput = Tensor(shape: [0])
     public let inChannels: Int, outChannels: Int, stride: Int
     /// Channels between the two convolutions (`outChannels` unless compacted).
@@ -87,6 +87,7 @@ public final class ResidualBlock: Layer {
     /// its BatchNorm (and ReLU, or the shortcut's sum and ReLU) as it writes its output.
     public func infer(_ x: Tensor) -> Tensor {
         OpProfile.measure(.elementwise) {
+            if let y = inferChained(x) { return y }
             let h = conv1.inferFolding(x, into: bn1, activation: relu1)
                 ?? relu1.forward(bn1.forward(conv1.forward(x, training: false), training: false, fusing: relu1),
                                  training: false)

@@ -77,6 +77,30 @@ struct SparseConvGeometry {
     }
 }
 
+/// A sparse convolution's forward for one sample (`Conv2d.sparseStep`): what its workers share.
+struct SparseConvStep: Sendable {
+    let sg: SparseConvGeometry
+    let args: SparseArgs
+    let outChannels: Int
+    let bias: SendablePointer<Float>?
+
+    /// Floats of one sample's output rows as computed: a plane of `sg.length` per channel.
+    var stageFloats: Int { outChannels * sg.length }
+    /// Multiply-adds per sample.
+    var multiplyAdds: Int { args.plan.forward.nonzeros * sg.length }
+
+    /// One sample's output rows (`sg.wq` wide, planes `sg.length` apart) from its phase planes.
+    func multiply(_ xin: UnsafePointer<Float>, into stage: UnsafeMutablePointer<Float>) {
+        let len = sg.length
+        args.plan.forward.multiply(rows: 0, outChannels, weight: args.w, x: xin, y: stage, ldy: len, length: len, accumulate: false)
+        guard let bias else { return }
+        for oc in 0..<outChannels {
+            let b = bias.p[oc], rows = stage + oc * len
+            for i in 0..<len { rows[i] += b }
+        }
+    }
+}
+
 extension Conv2d {
     /// Whether this layer can run sparse: any stride, padding and square kernel, groups 1.
     var supportsSparse: Bool { groups == 1 && kernelHeight == kernelWidth }
@@ -109,46 +133,48 @@ extension Conv2d {
         }
     }
 
+    /// This layer's sparse forward on inputs of geometry `g`, one sample at a time; nil when
+    /// the dense path should run.
+    func sparseStep(_ g: ConvGeometry) -> SparseConvStep? {
+        guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else { return nil }
+        let sg = SparseConvGeometry(g: g)
+        return SparseConvStep(sg: sg, args: SparseArgs(plan: sparseConvPlan(sg), w: weight.value.data), outChannels: outChannels,
+                              bias: bias.map { SendablePointer($0.value.data) })
+    }
+
     /// Forward with the kept weights only; nil when the dense path should run.
     ///
-    /// With `epilogue` (`inferFolding`: evaluation, no backward) each sample's output planes go
+    /// With `epilogue` (`inferFolding`: evaluation, no backward) each sample's output rows go
     /// through it into its output instead of this layer's.
     func sparseForward(_ x: Tensor, _ g: ConvGeometry,
                        epilogue makeEpilogue: (([Int]) -> EvaluationEpilogue)? = nil) -> Tensor? {
-        guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else {
+        guard let step = sparseStep(g) else {
             sparse.lastForwardSparse = false
             return nil
         }
-        let n = x.shape[0], o = outChannels, sg = SparseConvGeometry(g: g), plan = sparseConvPlan(sg)
+        let n = x.shape[0], o = outChannels, sg = step.sg
         let shape = [n, o, g.outputHeight, g.outputWidth]
         let epilogue = makeEpilogue?(shape)
         sparse.lastForwardSparse = epilogue == nil
-        let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(plan.forward.nonzeros * sg.length * n)))
+        let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(step.multiplyAdds * n)))
         let len = sg.length, oh = g.outputHeight, ow = g.outputWidth, area = g.outputArea, wq = sg.wq
-        // Per worker: the output rows as computed (wq wide), the output planes the epilogue
-        // reads (one kernel call per plane, not per row), the phase planes.
-        let planeFloats = epilogue == nil ? 0 : o * area
-        let scratch = sparse.scratch(workers, floats: o * len + planeFloats + sg.inputStride)
+        // Per worker: the output rows as computed (wq wide), the phase planes.
+        let scratch = sparse.scratch(workers, floats: step.stageFloats + sg.inputStride)
         if epilogue == nil { output.resize(shape) }
-        let args = SparseArgs(plan: plan, w: weight.value.data)
         let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
-        let bp = bias.map { SendablePointer($0.value.data) }
         let inSize = g.channels * g.height * g.width
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
-            let stage = scratch[w].p, planes = stage + o * len, xin = planes + planeFloats
+            let stage = scratch[w].p, xin = stage + step.stageFloats
             for s in lo..<hi {
                 Self.pad(sg, xp.p + s * inSize, into: xin)
-                args.plan.forward.multiply(rows: 0, o, weight: args.w, x: xin, y: stage, ldy: len, length: len, accumulate: false)
-                let y = epilogue == nil ? yp.p + s * o * area : planes
+                step.multiply(xin, into: stage)
                 for oc in 0..<o {
-                    let rows = stage + oc * len, to = y + oc * area
-                    if let bp {
-                        let b = bp.p[oc]
-                        for oy in 0..<oh { for ox in 0..<ow { to[oy * ow + ox] = rows[oy * wq + ox] + b } }
+                    let rows = stage + oc * len
+                    if let epilogue {
+                        epilogue.apply(channel: oc, rows: oh, cols: ow, rows, ld: wq, at: (s * o + oc) * area)
                     } else {
-                        Ops.copyRows(oh, ow, from: rows, ld: wq, to: to, ld: ow)
+                        Ops.copyRows(oh, ow, from: rows, ld: wq, to: yp.p + (s * o + oc) * area, ld: ow)
                     }
-                    epilogue?.apply(channel: oc, count: area, to, at: (s * o + oc) * area)
                 }
             }
         }
@@ -181,7 +207,7 @@ extension Conv2d {
 
     /// Copies one sample into its zero-padded phase planes: zeros first, then the image's rows,
     /// one kernel call per plane (stride 1) rather than a library call per short row.
-    private static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
+    static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
         to.update(repeating: 0, count: sg.inputStride)
         if st == 1 {

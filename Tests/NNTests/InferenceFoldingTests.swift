@@ -49,4 +49,44 @@ struct InferenceFoldingTests {
         _ = model.forward(x, training: true)
         #expect(model.network.leaves.compactMap { $0 as? Conv2d }.allSatisfy { $0.input != nil })
     }
+
+    /// A residual block whose convolutions both run sparse chains them per sample
+    /// (`inferChained`): the bits of the evaluation forward, for identity and projection
+    /// shortcuts, odd sizes (a stride-2 conv1 with a ragged last window) and one or two
+    /// workers; it declines when a convolution runs dense or an observer watches an activation.
+    @Test(arguments: [(8, 8, 1, 9), (8, 12, 2, 7), (6, 10, 2, 10)])
+    func chainedResidualInferenceGivesTheBitsOfTheEvaluationForward(_ cin: Int, _ cout: Int, _ stride: Int, _ size: Int) {
+        var rng = RNG(seed: 5, stream: "chain")
+        let block = ResidualBlock(cin, cout, stride: stride, rng: &rng)
+        for p in block.parameters where p.prunable {
+            let m = Tensor(shape: p.value.shape)
+            for i in 0..<m.count { m[i] = rng.uniform() < 0.3 ? 1 : 0 }
+            p.setMask(m)
+        }
+        for bn in [block.bn1, block.bn2] + (block.projection.map { [$0.bn] } ?? []) {
+            for c in 0..<bn.channels {
+                bn.gamma.value[c] = 1 + 0.5 * rng.normal()
+                bn.beta.value[c] = 0.3 * rng.normal()
+                bn.runningMean[c] = 0.2 * rng.normal()
+                bn.runningVar[c] = 0.5 + rng.uniform()
+            }
+        }
+        for conv in [block.conv1, block.conv2] { conv.kernels = .sparse }
+        let x = randomTensor([3, cin, size, size], &rng)
+        for threads in [1, 2] {
+            Parallel.withThreads(threads) {
+                let forward = block.forward(x, training: false).array
+                let chained = block.inferChained(x)?.array
+                #expect(chained == forward, "\(cin)→\(cout) stride \(stride) size \(size), \(threads) threads")
+                #expect(forward.contains(0) && forward.contains { $0 > 0 })
+                #expect(block.infer(x).array == forward)
+            }
+        }
+        block.relu1.observer = { _ in }
+        #expect(block.inferChained(x) == nil, "an observer sees relu1's output")
+        block.relu1.observer = nil
+        block.conv2.kernels = .dense
+        #expect(block.inferChained(x) == nil, "conv2 runs dense")
+        #expect(block.infer(x).array == block.forward(x, training: false).array)
+    }
 }

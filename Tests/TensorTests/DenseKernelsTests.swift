@@ -268,6 +268,35 @@ struct DenseKernelsTests {
         }
     }
 
+    /// tk_bn_normalize_rows, the epilogue of a sparse convolution's wider output rows: each row
+    /// has the bits of the contiguous kernel of its activation (none, ReLU, ReLU6, + shortcut
+    /// and ReLU), and nothing outside the rows' n values is written.
+    @Test func normalizingRowsGivesTheBitsOfThePlaneKernels() {
+        for (rows, n) in [(1, 1), (3, 7), (8, 8), (4, 16), (5, 17), (32, 32), (2, 100)] {
+            let ldx = n + 3, ldy = n + 2
+            let x = values(rows * ldx, seed: UInt64(rows * n)), shortcut = values(rows * ldy, seed: UInt64(n) + 5)
+            eachLevel { isa in
+                for clamp in Int32(0)...3 {
+                    let s: [Float]? = clamp == 3 ? shortcut : nil
+                    var y = [Float](repeating: -7, count: rows * ldy)
+                    tk_bn_normalize_rows(rows, n, x, ldx, 0.25, 1.5, 3, 2, clamp == 3 ? 1 : clamp, s, &y, ldy)
+                    for r in 0..<rows {
+                        let row = Array(x[(r * ldx)..<(r * ldx + n)])
+                        var want = [Float](repeating: 0, count: n)
+                        switch clamp {
+                        case 0: tk_bn_normalize(n, row, 0.25, 1.5, 3, 2, nil, &want)
+                        case 1: tk_bn_normalize_relu(n, row, 0.25, 1.5, 3, 2, &want)
+                        case 2: tk_bn_normalize_relu6(n, row, 0.25, 1.5, 3, 2, &want)
+                        default: tk_bn_normalize_add_relu(n, row, 0.25, 1.5, 3, 2, Array(shortcut[(r * ldy)..<(r * ldy + n)]), &want)
+                        }
+                        #expect(Array(y[(r * ldy)..<(r * ldy + n)]) == want, "rows \(rows)x\(n) clamp \(clamp) \(isa)")
+                        #expect(y[(r * ldy + n)..<(r * ldy + ldy)].allSatisfy { $0 == -7 }, "gap written, \(isa)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The optimizers' kernels against the PyTorch formulas in Double; masked entries
     /// (including ones with a NaN gradient) end exactly 0 with zero state.
     @Test func optimizerKernelsFollowTheFormulasAndKeepMaskedEntriesZero() {

@@ -91,6 +91,11 @@ void tk_bn_normalize_relu(size_t n, const float *x, float mean, float inv, float
 /// tk_add and tk_relu_forward in a row.
 void tk_bn_normalize_add_relu(size_t n, const float *x, float mean, float inv, float scale, float shift, const float *s,
                               float *y);
+/// tk_bn_normalize (clamp 0, no xhat), tk_bn_normalize_relu (1) or tk_bn_normalize_relu6 (2), or
+/// with s tk_bn_normalize_add_relu, over `rows` rows of n values, x's rows ldx apart and y's and
+/// s's ldy apart: the same bits as those kernels.
+void tk_bn_normalize_rows(size_t rows, size_t n, const float *x, size_t ldx, float mean, float inv, float scale,
+                          float shift, int clamp, const float *s, float *y, size_t ldy);
 /// tk_bn_backward_sums of tk_relu_backward(y, dy) (dy where y > 0, else 0) without writing it
 /// or reading y, which is tk_bn_normalize_relu(x, mean, inv, scale, shift): its mask is
 /// recomputed from x with the same expression. The same bits.
