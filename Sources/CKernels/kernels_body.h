@@ -153,6 +153,24 @@ void TK_VARIANT(copy_rows)(size_t rows, size_t n, const float *restrict src, siz
         for (size_t j = 0; j < n; j++) dst[r * ldd + j] = src[r * lds + j];
 }
 
+// copy_rows with a step along the rows. Steps 1 and 2 get loops of their own, so that the
+// compiler vectorises them with shuffles (a stride-2 convolution's phase planes); other steps
+// run the general loop.
+void TK_VARIANT(copy_strided)(size_t rows, size_t n, const float *restrict src, size_t lds, size_t incs,
+                              float *restrict dst, size_t ldd, size_t incd) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *restrict s = src + r * lds;
+        float *restrict d = dst + r * ldd;
+        if (incs == 2 && incd == 1) {
+            for (size_t j = 0; j < n; j++) d[j] = s[2 * j];
+        } else if (incs == 1 && incd == 2) {
+            for (size_t j = 0; j < n; j++) d[2 * j] = s[j];
+        } else {
+            for (size_t j = 0; j < n; j++) d[j * incd] = s[j * incs];
+        }
+    }
+}
+
 void TK_VARIANT(mul)(size_t n, const float *a, const float *b, float *out) {
     for (size_t i = 0; i < n; i++) out[i] = a[i] * b[i];
 }

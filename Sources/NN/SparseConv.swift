@@ -56,19 +56,19 @@ struct SparseConvGeometry {
     var dyPlaneStride: Int { length + margin }
     /// Floats per sample of the staged dy.
     func dyStride(_ outChannels: Int) -> Int { (margin + outChannels * dyPlaneStride + 15) / 16 * 16 }
-    /// For every phase-plane row that holds image values (stride > 1): the row's offset in a
-    /// sample's phase planes, the offset of its first column's image position in the sample
-    /// (columns `j` of the row hold the image at `image + j*s`), and the columns `j` whose
-    /// image position lies inside the image.
-    func forEachPhaseRow(_ body: (_ row: Int, _ image: Int, _ columns: Range<Int>) -> Void) {
+    /// For every phase plane (stride > 1), the block of its rows and columns that holds image
+    /// values: the first such row's offset in a sample's phase planes, the image position of its
+    /// first column (column `j` of row `i` holds the image at `image + i*s*w + j*s`), the rows
+    /// and the columns. Rows are `wq` apart in the plane, `s*w` in the image.
+    func forEachPhasePlane(_ body: (_ row: Int, _ image: Int, _ rows: Int, _ columns: Range<Int>) -> Void) {
         let h = g.height, w = g.width, p = g.padY
         for plane in 0..<planes {
             let ci = plane / (phases * phases), a = plane / phases % phases, b = plane % phases
             let lo = Swift.min(wq, p > b ? (p - b + s - 1) / s : 0), hi = Swift.min(wq, (w + p - b + s - 1) / s)
-            for i in 0..<hq {
-                let y = i * s + a - p
-                if y >= 0, y < h { body(plane * self.plane + i * wq, (ci * h + y) * w + b - p, lo..<Swift.max(lo, hi)) }
-            }
+            // Rows i with 0 <= i*s + a - p < h.
+            let top = Swift.min(hq, p > a ? (p - a + s - 1) / s : 0), bottom = Swift.min(hq, (h + p - a + s - 1) / s)
+            guard top < bottom, lo < hi else { continue }
+            body(plane * self.plane + top * wq + lo, (ci * h + top * s + a - p) * w + b - p + lo * s, bottom - top, lo..<hi)
         }
     }
     /// Where kept weight (c, ky, kx) reads a sample's phase planes.
@@ -214,7 +214,9 @@ extension Conv2d {
             for ci in 0..<c { Ops.copyRows(h, w, from: x + ci * h * w, ld: w, to: to + ci * sg.plane + p * wq + p, ld: wq) }
             return
         }
-        sg.forEachPhaseRow { row, image, columns in for j in columns { to[row + j] = x[image + j * st] } }
+        sg.forEachPhasePlane { row, image, rows, columns in
+            Ops.copyStrided(rows, columns.count, from: x + image, ld: st * sg.g.width, step: st, to: to + row, ld: sg.wq, step: 1)
+        }
     }
 
     /// The inverse of `pad` for gradients: each input position's value from its phase plane,
@@ -226,7 +228,9 @@ extension Conv2d {
             return
         }
         dx.update(repeating: 0, count: c * h * w)
-        sg.forEachPhaseRow { row, image, columns in for j in columns { dx[image + j * st] = from[row + j] } }
+        sg.forEachPhasePlane { row, image, rows, columns in
+            Ops.copyStrided(rows, columns.count, from: from + row, ld: sg.wq, step: 1, to: dx + image, ld: st * sg.g.width, step: st)
+        }
     }
 
     /// Backward after a sparse forward: dW at kept positions only (unless

@@ -36,6 +36,13 @@ public enum Ops {
         tk_copy_rows(rows, n, src, lds, dst, ldd)
     }
 
+    /// `rows` rows of `n` values with a step along each row: `dst[r*ldd + j*dstStep] =
+    /// src[r*lds + j*srcStep]` (a strided convolution's phase planes and back).
+    public static func copyStrided(_ rows: Int, _ n: Int, from src: UnsafePointer<Float>, ld lds: Int, step srcStep: Int,
+                                   to dst: UnsafeMutablePointer<Float>, ld ldd: Int, step dstStep: Int) {
+        tk_copy_strided(rows, n, src, lds, srcStep, dst, ldd, dstStep)
+    }
+
     /// out = a + b elementwise (`out` may be `a` or `b`).
     public static func add(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         tk_add(n, a, b, out)

@@ -98,6 +98,27 @@ struct DenseKernelsTests {
         }
     }
 
+    /// Rows with a step along them (a strided convolution's phase planes and back): gathers
+    /// with steps 2 and 3 and scatters with step 2, each value where the step puts it and
+    /// nothing else touched, at every level.
+    @Test(arguments: [(3, 1, 1, 2), (5, 17, 2, 1), (4, 33, 1, 2), (6, 8, 3, 1), (2, 40, 1, 3), (1, 16, 2, 1)])
+    func copyStridedMovesEveryNthValue(_ shape: (Int, Int, Int, Int)) {
+        let (rows, n, incs, incd) = shape
+        let lds = n * incs + 5, ldd = n * incd + 3
+        let src = values(rows * lds, seed: 4)
+        eachLevel { isa in
+            var dst = [Float](repeating: -7, count: rows * ldd)
+            Ops.copyStrided(rows, n, from: src, ld: lds, step: incs, to: &dst, ld: ldd, step: incd)
+            for r in 0..<rows {
+                for k in 0..<ldd {
+                    let (j, rest) = k.quotientAndRemainder(dividingBy: incd)
+                    let want = rest == 0 && j < n ? src[r * lds + j * incs] : -7
+                    #expect(dst[r * ldd + k] == want, "\(isa) step \(incs)→\(incd) row \(r) position \(k)")
+                }
+            }
+        }
+    }
+
     @Test func geluMatchesTheExactErfFormInDouble() {
         // Dense over [-12, 12], both branches of the erf approximation and the tails.
         let n = 4801
