@@ -205,15 +205,16 @@ extension Conv2d {
         }
     }
 
-    /// Copies one sample into its zero-padded phase planes: zeros first, then the image's rows,
-    /// one kernel call per plane (stride 1) rather than a library call per short row.
+    /// Copies one sample into its zero-padded phase planes. Stride 1: the image's rows with the
+    /// zeros between them, each float written once (`Ops.placeRows`); strided: zeros first,
+    /// then one strided copy per phase plane.
     static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
-        to.update(repeating: 0, count: sg.inputStride)
         if st == 1 {
-            for ci in 0..<c { Ops.copyRows(h, w, from: x + ci * h * w, ld: w, to: to + ci * sg.plane + p * wq + p, ld: wq) }
+            Ops.placeRows(c, h, w, from: x, block: h * w, to: to, first: p * wq + p, block: sg.plane, ld: wq, count: sg.inputStride)
             return
         }
+        to.update(repeating: 0, count: sg.inputStride)
         sg.forEachPhasePlane { row, image, rows, columns in
             Ops.copyStrided(rows, columns.count, from: x + image, ld: st * sg.g.width, step: st, to: to + row, ld: sg.wq, step: 1)
         }
@@ -268,11 +269,8 @@ extension Conv2d {
                 partial.update(repeating: 0, count: nnz)
                 for s in blocks[b]..<blocks[b + 1] {
                     // Zeros in the margins and the discarded columns.
-                    dys.update(repeating: 0, count: dyStride)
-                    for oc in 0..<o {
-                        Ops.copyRows(oh, ow, from: dyp.p + (s * o + oc) * area, ld: ow,
-                                     to: dys + sg.margin + oc * sg.dyPlaneStride, ld: wq)
-                    }
+                    Ops.placeRows(o, oh, ow, from: dyp.p + s * o * area, block: area, to: dys, first: sg.margin,
+                                  block: sg.dyPlaneStride, ld: wq, count: dyStride)
                     if sparseGradient {
                         Self.pad(sg, xp.p + s * inSize, into: xin)
                         args.plan.forward.sampledDot(rows: 0, o, a: dys + sg.margin, lda: sg.dyPlaneStride, b: xin,

@@ -36,6 +36,25 @@ public enum Ops {
         tk_copy_rows(rows, n, src, lds, dst, ldd)
     }
 
+    /// Writes `blocks` blocks of `rows` rows of `n` floats (block b's rows from
+    /// `src + b * srcBlock`, `n` apart) to `dst + first + b * dstBlock`, rows `ldd` apart, and
+    /// zeros everywhere else in `dst[0..<count]`: each float written once, where clearing the
+    /// buffer first would write the blocks twice (a sparse convolution's padded layouts). The
+    /// blocks must not overlap and must end within `count`.
+    public static func placeRows(_ blocks: Int, _ rows: Int, _ n: Int, from src: UnsafePointer<Float>, block srcBlock: Int,
+                                 to dst: UnsafeMutablePointer<Float>, first: Int, block dstBlock: Int, ld ldd: Int,
+                                 count: Int) {
+        var done = 0
+        for b in 0..<blocks {
+            let start = first + b * dstBlock
+            precondition(start >= done && start + rows * ldd <= count, "placeRows: block \(b) overlaps or ends past \(count)")
+            (dst + done).update(repeating: 0, count: start - done)
+            tk_copy_rows_zeroing(rows, n, src + b * srcBlock, n, dst + start, ldd)
+            done = start + rows * ldd
+        }
+        (dst + done).update(repeating: 0, count: count - done)
+    }
+
     /// `rows` rows of `n` values with a step along each row: `dst[r*ldd + j*dstStep] =
     /// src[r*lds + j*srcStep]` (a strided convolution's phase planes and back).
     public static func copyStrided(_ rows: Int, _ n: Int, from src: UnsafePointer<Float>, ld lds: Int, step srcStep: Int,

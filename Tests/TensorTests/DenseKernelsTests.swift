@@ -98,6 +98,25 @@ struct DenseKernelsTests {
         }
     }
 
+    /// Blocks of rows placed in a zero-padded layout (a sparse convolution's padded planes and
+    /// staged dy): every value at its place, zeros everywhere else in the buffer, whatever the
+    /// buffer held before.
+    @Test(arguments: [(3, 4, 4, 1, 6), (2, 8, 8, 10, 10), (1, 1, 1, 0, 1), (4, 3, 5, 7, 9)])
+    func placeRowsLeavesOnlyTheBlocksAndZeros(_ shape: (Int, Int, Int, Int, Int)) {
+        let (blocks, rows, n, first, ld) = shape
+        let dstBlock = rows * ld + 5, count = first + blocks * dstBlock + 3
+        let src = values(blocks * rows * n, seed: 6).map { $0 == 0 ? 1 : $0 }
+        eachLevel { isa in
+            var dst = [Float](repeating: -7, count: count)
+            Ops.placeRows(blocks, rows, n, from: src, block: rows * n, to: &dst, first: first, block: dstBlock, ld: ld, count: count)
+            var want = [Float](repeating: 0, count: count)
+            for b in 0..<blocks {
+                for r in 0..<rows { for j in 0..<n { want[first + b * dstBlock + r * ld + j] = src[(b * rows + r) * n + j] } }
+            }
+            #expect(dst == want, "\(isa) \(blocks) blocks of \(rows)x\(n) at \(first), ld \(ld)")
+        }
+    }
+
     /// Rows with a step along them (a strided convolution's phase planes and back): gathers
     /// with steps 2 and 3 and scatters with step 2, each value where the step puts it and
     /// nothing else touched, at every level.
