@@ -50,6 +50,15 @@ public final class ReLU: Activation, BatchNormFusable {
         observer?(output)
     }
 
+    /// Stands for `forward` when the BatchNorm2d before it fused it and the layer after both
+    /// applies them as it reads its input (`ResidualBlock`'s chained training step): no output
+    /// is written, and backward passes the gradient on for the BatchNorm to mask.
+    func skipForFusion() {
+        precondition(observer == nil, "\(name): an observed activation must write its output")
+        passedThrough = true
+        expectsFusedInput = false
+    }
+
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.activation) {
             if passedThrough { return dy }

@@ -86,7 +86,7 @@ public final class BatchNorm2d: Layer {
     /// backward masks as usual. This layer's own backward is unchanged.
     func forward(_ x: Tensor, training: Bool, adding shortcut: Tensor, thenInto relu: ReLU) -> Tensor {
         precondition(shortcut.shape == layout(x, "").shape, "\(summary): shortcut \(shortcut.shape) vs main path \(x.shape)")
-        return normalize(x, training: training, into: relu.output, shortcut: shortcut, clamp: .relu)
+        return normalize(x, training: training, into: relu.output, shortcut: shortcut, clamp: .relu)!
     }
 
     /// Forward, with `activation` (a ReLU or ReLU6 that takes this one's output next, as in
@@ -96,10 +96,21 @@ public final class BatchNorm2d: Layer {
     /// unmasked). The same bits as the two layers apart, one pass over the activation fewer each way.
     func forward(_ x: Tensor, training: Bool, fusing activation: (any BatchNormFusable)?) -> Tensor {
         let y = normalize(x, training: training, into: activation?.output ?? output, shortcut: nil,
-                          clamp: Self.clamp(of: activation))
+                          clamp: Self.clamp(of: activation))!
         lastFused = activation
         activation?.expectsFusedInput = true
         return y
+    }
+
+    /// The training forward with `relu` fused, less its output: the batch statistics (and the
+    /// running statistics' update) only, for a sparse convolution that applies this layer and
+    /// `relu` to its input planes as it reads them (`ResidualBlock`'s chained training step).
+    /// Backward is unchanged: it recomputes the ReLU's mask from the input.
+    func forwardStatistics(_ x: Tensor, fusing relu: ReLU) -> InputNormalization {
+        normalize(x, training: true, into: nil, shortcut: nil, clamp: .relu)
+        lastFused = relu
+        return InputNormalization(mean: SendablePointer(usedMean.data), inv: SendablePointer(invStd.data),
+                                  scale: SendablePointer(gamma.value.data), shift: SendablePointer(beta.value.data))
     }
 
     fileprivate enum Clamp { case none, relu, relu6 }
@@ -109,8 +120,10 @@ public final class BatchNorm2d: Layer {
         return activation.clampsAtSix ? .relu6 : .relu
     }
 
-    /// Forward into `out`, then + `shortcut` when given, then the activation `clamp`.
-    private func normalize(_ x: Tensor, training: Bool, into out: Tensor, shortcut: Tensor?, clamp: Clamp) -> Tensor {
+    /// Forward into `out`, then + `shortcut` when given, then the activation `clamp`; with no
+    /// `out`, the statistics only (`forwardStatistics`).
+    @discardableResult
+    private func normalize(_ x: Tensor, training: Bool, into out: Tensor?, shortcut: Tensor?, clamp: Clamp) -> Tensor? {
         OpProfile.measure(.batchNorm) {
             let c = channels
             let (shape, xs) = layout(x, "")
@@ -118,12 +131,12 @@ public final class BatchNorm2d: Layer {
             lastTraining = training
             input = x
             lastFused = nil
-            out.resize(shape)
+            out?.resize(shape)
             if training {
                 // PyTorch refuses one value per channel too: the unbiased variance would divide by zero.
                 precondition(m > 1, "BatchNorm2d in training needs more than one value per channel, got \(x.shape)")
             }
-            let xp = SendablePointer(x.data), yp = SendablePointer(out.data)
+            let xp = SendablePointer(x.data), yp = out.map { SendablePointer($0.data) }
             let sc = shortcut.map { SendablePointer($0.data) }
             let sp = SendablePointer(invStd.data), g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             let rm = SendablePointer(runningMean.data), rv = SendablePointer(runningVar.data)
@@ -158,6 +171,7 @@ public final class BatchNorm2d: Layer {
                         sp.p[ch] = Self.inverseStd(rv.p[ch], eps)
                     }
                 }
+                guard let yp else { return }
                 for i in 0..<n {
                     for ch in lo..<hi {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
@@ -246,7 +260,13 @@ public final class BatchNorm2d: Layer {
         }
     }
 
-    public func backward(_ dy: Tensor) -> Tensor {
+    public func backward(_ dy: Tensor) -> Tensor { backward(dy, planeSums: nil) }
+
+    /// Backward; `planeSums` (training with a fused ReLU only), when given, holds for every
+    /// sample and channel the plane's tk_bn_backward_sums_relu of dy and the input, computed by
+    /// the convolution that produced dy while both were in cache (`ResidualBlock`'s chained
+    /// step): this layer then skips its own pass over them, and adds them as it would (the same bits).
+    func backward(_ dy: Tensor, planeSums: Tensor?) -> Tensor {
         OpProfile.measure(.batchNorm) {
             let c = channels
             guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
@@ -259,7 +279,7 @@ public final class BatchNorm2d: Layer {
             // training-mode input gradient, read from the activation's output in evaluation).
             let fused = lastFused != nil, mask = lastFused.map { SendablePointer($0.output.data) }
             let six = lastFused?.clampsAtSix ?? false
-            if let a = lastFused {
+            if let a = lastFused, !lastTraining {
                 precondition(a.output.count == dy.count, "BatchNorm2d.backward: fused \(a.summary) output \(a.output.shape) for gradient \(dy.shape)")
             }
             let gp = SendablePointer(dy.data), xp = SendablePointer(x.data), dx = SendablePointer(gradInput.data)
@@ -267,6 +287,11 @@ public final class BatchNorm2d: Layer {
             let b = SendablePointer(beta.value.data)
             let dGamma = SendablePointer(gamma.grad.data), dBeta = SendablePointer(beta.grad.data)
             let training = lastTraining
+            if let planeSums {
+                precondition(training && fused && !six && planeSums.count == 2 * n * c,
+                             "\(summary).backward: plane sums \(planeSums.shape) for a training step with ReLU over \(x.shape)")
+            }
+            let given = planeSums.map { SendablePointer($0.data) }
             let masked: SendablePointer<Float>? = training ? nil : lastFused.map {
                 $0.gradInput.resize(dy.shape)
                 return SendablePointer($0.gradInput.data)
@@ -281,6 +306,11 @@ public final class BatchNorm2d: Layer {
                     for ch in lo..<hi {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area
                         let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
+                        if let given {
+                            sDy[ch - lo] += Double(given.p[2 * (i * c + ch)])
+                            sDyXmu[ch - lo] += Double(given.p[2 * (i * c + ch) + 1])
+                            continue
+                        }
                         withUnsafeMutableBytes(of: &sums) {
                             let s = $0.baseAddress!.assumingMemoryBound(to: Float.self)
                             if fused, six {
@@ -334,6 +364,26 @@ public final class BatchNorm2d: Layer {
             }
             return gradInput
         }
+    }
+}
+
+/// A BatchNorm2d's training-mode forward with its ReLU, as the sparse convolution after it
+/// applies it while reading its input (`BatchNorm2d.forwardStatistics`): the batch statistics
+/// and affine parameters per channel, and the kernels that forward runs (the same bits).
+struct InputNormalization: Sendable {
+    let mean: SendablePointer<Float>, inv: SendablePointer<Float>, scale: SendablePointer<Float>, shift: SendablePointer<Float>
+
+    /// Channel `c`'s `rows` rows of `cols` values at `x` (rows `cols` apart) into `y`, rows `ldy` apart.
+    func apply(channel c: Int, rows: Int, cols: Int, _ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, ld ldy: Int) {
+        tk_bn_normalize_rows(rows, cols, x, cols, mean.p[c], inv.p[c], scale.p[c], shift.p[c], BatchNorm2d.Clamp.relu.code,
+                             nil, y, ldy)
+    }
+
+    /// Channel `c`'s backward sums of a plane: Σ dy and Σ dy (x - mean) where the ReLU passed,
+    /// into `sums[0]`, `sums[1]`, as `BatchNorm2d.backward` computes them.
+    func backwardSums(channel c: Int, count: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                      into sums: UnsafeMutablePointer<Float>) {
+        tk_bn_backward_sums_relu(count, dy, x, mean.p[c], inv.p[c], scale.p[c], shift.p[c], sums)
     }
 }
 

@@ -67,9 +67,16 @@ public final class ResidualBlock: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         OpProfile.measure(.elementwise) {
             var h = conv1.forward(x, training: training)
-            h = bn1.forward(h, training: training, fusing: relu1)
-            h = relu1.forward(h, training: training)
-            h = conv2.forward(h, training: training)
+            if training, relu1.observer == nil, conv2.acceptsNormalizedInput(h.shape) {
+                // bn1 and relu1 applied by conv2 as it reads h (the same bits): their output is never written.
+                let norm = bn1.forwardStatistics(h, fusing: relu1)
+                relu1.skipForFusion()
+                h = conv2.forward(h, normalizing: norm)
+            } else {
+                h = bn1.forward(h, training: training, fusing: relu1)
+                h = relu1.forward(h, training: training)
+                h = conv2.forward(h, training: training)
+            }
             let shortcut: Tensor
             if let (c, b) = projection {
                 shortcut = b.forward(c.forward(x, training: training), training: training)
@@ -107,7 +114,7 @@ public final class ResidualBlock: Layer {
             var d = bn2.backward(g)
             d = conv2.backward(d)
             d = relu1.backward(d)
-            d = bn1.backward(d)
+            d = bn1.backward(d, planeSums: conv2.sparse.inputPlaneSums)
             let main = conv1.backward(d)
             let side: Tensor
             if let (c, b) = projection {

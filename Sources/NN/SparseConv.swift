@@ -162,11 +162,11 @@ extension Conv2d {
         let scratch = sparse.scratch(workers, floats: step.stageFloats + sg.inputStride)
         if epilogue == nil { output.resize(shape) }
         let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
-        let inSize = g.channels * g.height * g.width
+        let inSize = g.channels * g.height * g.width, norm = sparse.inputNormalization
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
             let stage = scratch[w].p, xin = stage + step.stageFloats
             for s in lo..<hi {
-                Self.pad(sg, xp.p + s * inSize, into: xin)
+                Self.pad(sg, xp.p + s * inSize, normalizing: norm, into: xin)
                 step.multiply(xin, into: stage)
                 for oc in 0..<o {
                     let rows = stage + oc * len
@@ -179,6 +179,28 @@ extension Conv2d {
             }
         }
         return epilogue == nil ? output : nil
+    }
+
+    /// Whether `forward(_:normalizing:)` can run on an input of `shape`: sparse, stride 1, and
+    /// no dense weight gradient due (its im2col would need the normalised input itself).
+    func acceptsNormalizedInput(_ shape: [Int]) -> Bool {
+        let g = geometry(shape)
+        return g.strideY == 1 && g.strideX == 1 && !SparseKernels.needsDenseWeightGradients && sparseStep(g) != nil
+    }
+
+    /// Training forward on `norm` applied to `x` (a BatchNorm2d's input, with its batch
+    /// statistics and ReLU; `BatchNorm2d.forwardStatistics`): each sample's padded input planes
+    /// are normalised from `x` as they are built, in forward and again in backward, so the
+    /// normalised input is never written; backward also hands the BatchNorm its sums per plane
+    /// (`sparse.inputPlaneSums`). The same bits as the BatchNorm, ReLU and this layer one by
+    /// one. Only where `acceptsNormalizedInput(x.shape)`.
+    func forward(_ x: Tensor, normalizing norm: InputNormalization) -> Tensor {
+        OpProfile.measure(.convolution) {
+            precondition(acceptsNormalizedInput(x.shape), "\(summary): a normalised input needs a sparse, unstrided layer")
+            input = x
+            sparse.inputNormalization = norm
+            return sparseForward(x, geometry(x.shape))!
+        }
     }
 
     /// This layer's evaluation output followed by `bn`'s evaluation forward (with `activation`
@@ -208,6 +230,17 @@ extension Conv2d {
     /// Copies one sample into its zero-padded phase planes. Stride 1: the image's rows with the
     /// zeros between them, each float written once (`Ops.placeRows`); strided: zeros first,
     /// then one strided copy per phase plane.
+    /// `pad` of `norm` applied to `x` when given (stride 1, `forward(_:normalizing:)`).
+    static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, normalizing norm: InputNormalization?,
+                    into to: UnsafeMutablePointer<Float>) {
+        guard let norm else { return pad(sg, x, into: to) }
+        let h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq
+        to.update(repeating: 0, count: sg.inputStride)
+        for ci in 0..<sg.g.channels {
+            norm.apply(channel: ci, rows: h, cols: w, x + ci * h * w, to: to + ci * sg.plane + p * wq + p, ld: wq)
+        }
+    }
+
     static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
         if st == 1 {
@@ -258,6 +291,12 @@ extension Conv2d {
         // phase planes, the input's phase planes again.
         let dyStride = sg.dyStride(o), dxFloats = sg.planes * sg.plane
         let scratch = sparse.scratch(workers, floats: dyStride + dxFloats + sg.inputStride)
+        // With a normalised input: its BatchNorm's backward sums per plane, while dx and x are in cache.
+        let norm = sparse.inputNormalization, plane = g.height * g.width
+        precondition(norm == nil || sparseGradient, "\(summary): a dense weight gradient needs the normalised input")
+        sparse.hasInputPlaneSums = norm != nil && inputGradient
+        if sparse.hasInputPlaneSums { sparse.planeSums.resize([n, c, 2]) }
+        let sums = sparse.hasInputPlaneSums ? SendablePointer(sparse.planeSums.data) : nil
         let partials = sparse.gradOutput
         partials.resize([(blocks.count - 1) * nnz])
         let pp = SendablePointer(partials.data)
@@ -272,7 +311,7 @@ extension Conv2d {
                     Ops.placeRows(o, oh, ow, from: dyp.p + s * o * area, block: area, to: dys, first: sg.margin,
                                   block: sg.dyPlaneStride, ld: wq, count: dyStride)
                     if sparseGradient {
-                        Self.pad(sg, xp.p + s * inSize, into: xin)
+                        Self.pad(sg, xp.p + s * inSize, normalizing: norm, into: xin)
                         args.plan.forward.sampledDot(rows: 0, o, a: dys + sg.margin, lda: sg.dyPlaneStride, b: xin,
                                                      length: len, intoNonzeroOrder: partial)
                     }
@@ -280,6 +319,12 @@ extension Conv2d {
                     args.plan.transposed.multiply(rows: 0, sg.planes, weight: args.w, x: dys, y: dxPlanes, ldy: sg.plane,
                                                   length: sg.plane, accumulate: false)
                     Self.unpad(sg, dxPlanes, into: dxp.p + s * inSize)
+                    if let norm, let sums {
+                        for ci in 0..<c {
+                            let at = s * inSize + ci * plane
+                            norm.backwardSums(channel: ci, count: plane, dy: dxp.p + at, x: xp.p + at, into: sums.p + 2 * (s * c + ci))
+                        }
+                    }
                 }
             }
         }

@@ -17,6 +17,13 @@ final class SparseLayerState: @unchecked Sendable {
     var lastForwardSparse = false
     /// Per-worker scratch (SparseConv.swift).
     var scratchBuffers: [Tensor] = []
+    /// A convolution's input normalisation, applied as it reads its input (set by
+    /// `Conv2d.forward(_:normalizing:)` for the backward after it), and the backward sums per
+    /// input plane it then hands to that BatchNorm2d (nil when not computed).
+    var inputNormalization: InputNormalization? { didSet { hasInputPlaneSums = false } }
+    var inputPlaneSums: Tensor? { hasInputPlaneSums ? planeSums : nil }
+    let planeSums = Tensor(shape: [0])
+    var hasInputPlaneSums = false
 
     /// Whether `weight`'s layer of `kind` runs sparse now; rebuilds nothing unless the mask
     /// changed since the last call.

@@ -1,0 +1,56 @@
+import Testing
+@testable import NN
+import Tensor
+
+/// A residual block whose conv2 runs sparse (stride 1) applies bn1 and relu1 as it reads its
+/// input in a training step (`Conv2d.forward(_:normalizing:)`), and its backward hands bn1 the
+/// sums per plane. The step must give the bits of the layers one by one: an observer on relu1
+/// (it must see relu1's output) turns the chaining off, which gives the reference.
+struct ChainedResidualTrainingTests {
+    /// Output, input gradient, every parameter gradient and bn1's running statistics after two
+    /// training steps (forward, backward) of a block from `seed`, pruned to about 30%.
+    func run(_ cin: Int, _ cout: Int, stride: Int, size: Int, chained: Bool, threads: Int) -> [[Float]] {
+        var rng = RNG(seed: 9, stream: "chained")
+        let block = ResidualBlock(cin, cout, stride: stride, rng: &rng)
+        for p in block.parameters where p.prunable {
+            let m = Tensor(shape: p.value.shape)
+            for i in 0..<m.count { m[i] = rng.uniform() < 0.3 ? 1 : 0 }
+            p.setMask(m)
+        }
+        for bn in [block.bn1, block.bn2] {
+            for c in 0..<bn.channels {
+                bn.gamma.value[c] = 1 + 0.5 * rng.normal()
+                bn.beta.value[c] = 0.3 * rng.normal()
+            }
+        }
+        for conv in [block.conv1, block.conv2] { conv.kernels = .sparse }
+        var seen = 0
+        if !chained { block.relu1.observer = { _ in seen += 1 } }
+        var results: [[Float]] = []
+        Parallel.withThreads(threads) {
+            for _ in 0..<2 {
+                let x = randomTensor([3, cin, size, size], &rng), dy = randomTensor([3, cout, (size - 1) / stride + 1, (size - 1) / stride + 1], &rng)
+                for p in block.parameters { p.grad.fill(0) }
+                results.append(block.forward(x, training: true).array)
+                results.append(block.backward(dy).array)
+                results += block.parameters.map { $0.grad.array }
+                results += [block.bn1.runningMean.array, block.bn1.runningVar.array]
+            }
+        }
+        #expect(chained ? block.conv2.sparse.inputNormalization != nil : seen == 2, "chained \(chained): the path under test ran")
+        return results
+    }
+
+    @Test(arguments: [(8, 8, 1, 9), (8, 12, 2, 7), (6, 10, 2, 10)], [1, 2])
+    func chainedStepGivesTheBitsOfTheLayersOneByOne(_ shape: (Int, Int, Int, Int), _ threads: Int) {
+        let (cin, cout, stride, size) = shape
+        let chained = run(cin, cout, stride: stride, size: size, chained: true, threads: threads)
+        let reference = run(cin, cout, stride: stride, size: size, chained: false, threads: threads)
+        #expect(chained.count == reference.count)
+        for (i, (a, b)) in zip(chained, reference).enumerated() {
+            #expect(a == b, "\(cin)→\(cout) stride \(stride) size \(size), \(threads) threads: result \(i) differs")
+        }
+        // The fixture exercises relu1's mask through bn1's gradients: some nonzero.
+        #expect(reference.contains { $0.contains { $0 != 0 } })
+    }
+}
