@@ -454,6 +454,24 @@ void TK_VARIANT(bn_backward_input)(size_t n, const float *restrict dy, const flo
     }
 }
 
+// bn_backward_input (clamp 0), bn_backward_input_relu (1) or bn_backward_input_relu6 (2) of
+// `rows` rows of n values (dy and x contiguous), each row written ldx apart with zeros in the
+// ldx - n floats after it: the sparse convolution before the BatchNorm stages its output
+// gradient this way instead of reading a written one. Row by row through the same loops, so
+// the same bits.
+__attribute__((no_builtin("memset")))
+void TK_VARIANT(bn_backward_input_rows)(size_t rows, size_t n, const float *restrict dy, const float *restrict x,
+                                        float mean, float inv, float scale, float shift, float k, float meanDy,
+                                        float meanDyH, int clamp, float *restrict dx, size_t ldx) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *restrict g = dy + r * n, *restrict v = x + r * n;
+        float *restrict d = dx + r * ldx;
+        if (clamp == 0) TK_VARIANT(bn_backward_input)(n, g, v, mean, inv, k, meanDy, meanDyH, d);
+        else TK_VARIANT(bn_backward_input_masked)(n, g, v, mean, inv, scale, shift, k, meanDy, meanDyH, d, clamp == 2);
+        for (size_t j = n; j < ldx; j++) d[j] = 0;
+    }
+}
+
 // ---- optimizers (a masked entry's value and state become exactly 0, by select) ----
 
 void TK_VARIANT(sgd)(size_t n, float *restrict w, const float *restrict g, float *restrict buf,

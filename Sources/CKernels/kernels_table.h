@@ -55,6 +55,9 @@
       (n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, dx)) \
     V(bn_backward_input, (size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy, \
                           float meanDyH, float *dx), (n, dy, x, mean, inv, k, meanDy, meanDyH, dx)) \
+    V(bn_backward_input_rows, (size_t rows, size_t n, const float *dy, const float *x, float mean, float inv, \
+                               float scale, float shift, float k, float meanDy, float meanDyH, int clamp, float *dx, \
+                               size_t ldx), (rows, n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, clamp, dx, ldx)) \
     V(sgd, (size_t n, float *w, const float *g, float *buf, const float *mask, float lr, float mu, float wd, int nesterov), \
       (n, w, g, buf, mask, lr, mu, wd, nesterov)) \
     V(sgd_kept, (size_t k, const int32_t *kept, float *w, const float *g, float *buf, float lr, float mu, float wd, \

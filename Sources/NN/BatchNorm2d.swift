@@ -34,7 +34,12 @@ public final class BatchNorm2d: Layer {
     private let invStd: Tensor
     /// The mean each channel was normalised with in the last forward (batch or running).
     private let usedMean: Tensor
+    /// The last training backward's input-gradient coefficients per channel (k = γ·invStd,
+    /// mean(dy), mean(dy·xHat)), kept when the convolution before computes dx (`backwardDeferringInput`).
+    private let coefficients = Tensor(shape: [0])
     private var lastTraining = false
+    /// Whether the last forward was a training one (its backward can defer the input gradient).
+    var lastTrainingStep: Bool { lastTraining }
     /// The ReLU or ReLU6 that follows this layer in a `Sequential`, which then runs the two
     /// fused (`fuse`).
     private(set) var fusedActivation: (any BatchNormFusable)?
@@ -262,18 +267,36 @@ public final class BatchNorm2d: Layer {
 
     public func backward(_ dy: Tensor) -> Tensor { backward(dy, planeSums: nil) }
 
+    /// `backward(_:planeSums:)` of a training step less its last pass: the γ/β gradients and
+    /// the input gradient's coefficients per channel, for the sparse convolution before this
+    /// layer to compute the input gradient plane by plane as it stages it
+    /// (`Conv2d.backward(_:)` of a `BatchNormInputGradient`): it is never written. The same bits.
+    func backwardDeferringInput(_ dy: Tensor, planeSums: Tensor? = nil) -> BatchNormInputGradient {
+        precondition(lastTraining, "\(summary): only a training backward defers its input gradient")
+        _ = backward(dy, planeSums: planeSums, deferInput: true)
+        let x = input!
+        precondition(layout(x, ".backward").1 == channels * x.shape[2] * x.shape[3], "\(summary): a channel prefix cannot defer")
+        let c = channels, cp = SendablePointer(coefficients.data)
+        return BatchNormInputGradient(
+            dy: SendablePointer(dy.data), x: SendablePointer(x.data), channels: c, area: x.shape[2] * x.shape[3],
+            mean: SendablePointer(usedMean.data), inv: SendablePointer(invStd.data), scale: SendablePointer(gamma.value.data),
+            shift: SendablePointer(beta.value.data), k: cp, meanDy: SendablePointer(cp.p + c), meanDyH: SendablePointer(cp.p + 2 * c),
+            clamp: Self.clamp(of: lastFused).code)
+    }
+
     /// Backward; `planeSums` (training with a fused ReLU only), when given, holds for every
     /// sample and channel the plane's tk_bn_backward_sums_relu of dy and the input, computed by
     /// the convolution that produced dy while both were in cache (`ResidualBlock`'s chained
     /// step): this layer then skips its own pass over them, and adds them as it would (the same bits).
-    func backward(_ dy: Tensor, planeSums: Tensor?) -> Tensor {
+    func backward(_ dy: Tensor, planeSums: Tensor?, deferInput: Bool = false) -> Tensor {
         OpProfile.measure(.batchNorm) {
             let c = channels
             guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
             let (shape, xs) = layout(x, ".backward")
             let n = x.shape[0], area = x.shape[2] * x.shape[3], m = n * area
             precondition(dy.count == n * c * area, "BatchNorm2d.backward: gradient \(dy.shape) for input \(x.shape)")
-            gradInput.resize(shape)
+            if deferInput { coefficients.resize([3 * c]) } else { gradInput.resize(shape) }
+            let kept = SendablePointer(coefficients.data)
             // Fused: dy is the gradient at the activation's output, masked here by where the
             // activation passed this layer's output (recomputed from x in the sums and the
             // training-mode input gradient, read from the activation's output in evaluation).
@@ -334,7 +357,9 @@ public final class BatchNorm2d: Layer {
                     k[ch - lo] = g.p[ch] * sp.p[ch]
                     meanDy[ch - lo] = Float(sDy[ch - lo] / Double(m))
                     meanDyH[ch - lo] = Float(sDyH / Double(m))
+                    if deferInput { (kept.p[ch], kept.p[c + ch], kept.p[2 * c + ch]) = (k[ch - lo], meanDy[ch - lo], meanDyH[ch - lo]) }
                 }
+                if deferInput { return }
                 for i in 0..<n {
                     for ch in lo..<hi {
                         let o = (i * c + ch) * area, xo = i * xs + ch * area, j = ch - lo
@@ -364,6 +389,26 @@ public final class BatchNorm2d: Layer {
             }
             return gradInput
         }
+    }
+}
+
+/// A BatchNorm2d's training-mode input gradient, left for the sparse convolution before it to
+/// compute plane by plane (`BatchNorm2d.backwardDeferringInput`): the gradient at its output
+/// (at its fused activation's, masked here), its input and the coefficients per channel.
+struct BatchNormInputGradient: Sendable {
+    let dy: SendablePointer<Float>, x: SendablePointer<Float>
+    let channels: Int, area: Int
+    let mean: SendablePointer<Float>, inv: SendablePointer<Float>, scale: SendablePointer<Float>, shift: SendablePointer<Float>
+    let k: SendablePointer<Float>, meanDy: SendablePointer<Float>, meanDyH: SendablePointer<Float>
+    let clamp: Int32
+
+    /// Sample `s`'s channel `c` input-gradient plane, `rows` rows of `cols`, into `to` with rows
+    /// `ld` apart and zeros in the `ld - cols` floats after each: the kernels' values, the same bits.
+    func stage(sample s: Int, channel c: Int, rows: Int, cols: Int, to: UnsafeMutablePointer<Float>, ld: Int) {
+        precondition(rows * cols == area, "BatchNormInputGradient: \(rows)x\(cols) rows for planes of \(area)")
+        let at = (s * channels + c) * area
+        tk_bn_backward_input_rows(rows, cols, dy.p + at, x.p + at, mean.p[c], inv.p[c], scale.p[c], shift.p[c], k.p[c],
+                                  meanDy.p[c], meanDyH.p[c], clamp, to, ld)
     }
 }
 

@@ -111,14 +111,12 @@ public final class ResidualBlock: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.elementwise) {
             let g = relu2.backward(dy)
-            var d = bn2.backward(g)
-            d = conv2.backward(d)
+            var d = Self.backward(g, through: bn2, conv2)
             d = relu1.backward(d)
-            d = bn1.backward(d, planeSums: conv2.sparse.inputPlaneSums)
-            let main = conv1.backward(d)
+            let main = Self.backward(d, through: bn1, planeSums: conv2.sparse.inputPlaneSums, conv1)
             let side: Tensor
             if let (c, b) = projection {
-                side = c.backward(b.backward(g))
+                side = Self.backward(g, through: b, c)
             } else {
                 side = g
             }
@@ -127,5 +125,12 @@ public final class ResidualBlock: Layer {
             Ops.add(n, a, s, into: o)
             return gradInput
         }
+    }
+
+    /// `conv.backward(bn.backward(d))`; when `conv` ran sparse in a training step it computes
+    /// `bn`'s input gradient as it stages it instead (`BatchNorm2d.backwardDeferringInput`): the same bits.
+    private static func backward(_ d: Tensor, through bn: BatchNorm2d, planeSums: Tensor? = nil, _ conv: Conv2d) -> Tensor {
+        guard bn.lastTrainingStep, conv.acceptsBatchNormGradient else { return conv.backward(bn.backward(d, planeSums: planeSums)) }
+        return conv.backward(bn.backwardDeferringInput(d, planeSums: planeSums))
     }
 }

@@ -203,6 +203,25 @@ extension Conv2d {
         }
     }
 
+    /// Whether `backward(_:)` can take a deferred BatchNorm gradient: the last forward ran
+    /// sparse, no bias (its gradient would need dy) and no dense weight gradient due.
+    var acceptsBatchNormGradient: Bool {
+        sparse.lastForwardSparse && bias == nil && !SparseKernels.needsDenseWeightGradients && input != nil
+    }
+
+    /// Backward from the BatchNorm2d after this layer (`BatchNorm2d.backwardDeferringInput`):
+    /// its input gradient, which is this layer's dy, is computed plane by plane as each sample's
+    /// dy is staged, never written. The same bits as `backward(bn.backward(dy))`. Only where
+    /// `acceptsBatchNormGradient`.
+    func backward(_ bn: BatchNormInputGradient) -> Tensor {
+        OpProfile.measure(.convolution) {
+            precondition(acceptsBatchNormGradient, "\(summary): a deferred BatchNorm gradient needs a sparse forward and no bias")
+            let x = input!
+            precondition(bn.channels == outChannels, "\(summary): BatchNorm gradient of \(bn.channels) channels")
+            return sparseBackward(nil, from: bn, x, geometry(x.shape))
+        }
+    }
+
     /// This layer's evaluation output followed by `bn`'s evaluation forward (with `activation`
     /// fused, or adding `shortcut` then ReLU), in one pass when this layer runs sparse: each
     /// sample's output planes go through the BatchNorm's kernels while in cache, the same bits
@@ -275,17 +294,22 @@ extension Conv2d {
     /// at the kept weights is summed over its samples in order into a partial of its own, and
     /// the partials are added in block order at the end. The blocks depend on the batch only,
     /// so the result does not depend on how many workers share them.
-    func sparseBackward(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
+    ///
+    /// With `bn` (`backward(_:)` of a `BatchNormInputGradient`) instead of `dy`, each sample's
+    /// dy planes are that BatchNorm's input gradient, computed as they are staged.
+    func sparseBackward(_ dy: Tensor?, from bn: BatchNormInputGradient? = nil, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
         let n = x.shape[0], o = outChannels, c = inChannels, sg = SparseConvGeometry(g: g), plan = sparseConvPlan(sg)
         let area = g.outputArea, oh = g.outputHeight, ow = g.outputWidth, len = sg.length, wq = sg.wq
-        addBiasGradient(dy, samples: n, area: area)
         let inputGradient = computesInputGradient, sparseGradient = !SparseKernels.needsDenseWeightGradients
+        precondition((dy != nil) != (bn != nil) && (dy != nil || (bias == nil && sparseGradient)),
+                     "\(summary): a deferred BatchNorm gradient needs no bias and sparse weight gradients")
+        if let dy { addBiasGradient(dy, samples: n, area: area) }
         if inputGradient { gradInput.resize(x.shape) }
         let blocks = Self.sampleBlocks(n), nnz = plan.forward.nonzeros
         let workers = Swift.max(1, Swift.min(Parallel.threads, blocks.count - 1,
                                              SparseLayerState.workers(nnz * len * n)))
         let args = SparseArgs(plan: plan, w: weight.value.data)
-        let dyp = SendablePointer(dy.data), dxp = SendablePointer(gradInput.data), xp = SendablePointer(x.data)
+        let dyp = dy.map { SendablePointer($0.data) }, dxp = SendablePointer(gradInput.data), xp = SendablePointer(x.data)
         let inSize = c * g.height * g.width
         // Per worker: dy staged in the kernels' layout (wq-wide rows in zero margins), the dx
         // phase planes, the input's phase planes again.
@@ -308,8 +332,14 @@ extension Conv2d {
                 partial.update(repeating: 0, count: nnz)
                 for s in blocks[b]..<blocks[b + 1] {
                     // Zeros in the margins and the discarded columns.
-                    Ops.placeRows(o, oh, ow, from: dyp.p + s * o * area, block: area, to: dys, first: sg.margin,
-                                  block: sg.dyPlaneStride, ld: wq, count: dyStride)
+                    if let dyp {
+                        Ops.placeRows(o, oh, ow, from: dyp.p + s * o * area, block: area, to: dys, first: sg.margin,
+                                      block: sg.dyPlaneStride, ld: wq, count: dyStride)
+                    } else if let bn {
+                        Ops.placeRows(o, oh, to: dys, first: sg.margin, block: sg.dyPlaneStride, ld: wq, count: dyStride) { oc, to in
+                            bn.stage(sample: s, channel: oc, rows: oh, cols: ow, to: to, ld: wq)
+                        }
+                    }
                     if sparseGradient {
                         Self.pad(sg, xp.p + s * inSize, normalizing: norm, into: xin)
                         args.plan.forward.sampledDot(rows: 0, o, a: dys + sg.margin, lda: sg.dyPlaneStride, b: xin,
@@ -341,7 +371,7 @@ extension Conv2d {
                     }
                 }
             }
-        } else {
+        } else if let dy {
             denseWeightGradient(dy, x, g)
         }
         return gradInput

@@ -44,12 +44,22 @@ public enum Ops {
     public static func placeRows(_ blocks: Int, _ rows: Int, _ n: Int, from src: UnsafePointer<Float>, block srcBlock: Int,
                                  to dst: UnsafeMutablePointer<Float>, first: Int, block dstBlock: Int, ld ldd: Int,
                                  count: Int) {
+        placeRows(blocks, rows, to: dst, first: first, block: dstBlock, ld: ldd, count: count) { b, to in
+            tk_copy_rows_zeroing(rows, n, src + b * srcBlock, n, to, ldd)
+        }
+    }
+
+    /// `placeRows` with block b's `rows` rows written by `write(b, start)`, which must fill
+    /// `rows * ldd` floats from `start` (values, then zeros to each row's end).
+    public static func placeRows(_ blocks: Int, _ rows: Int, to dst: UnsafeMutablePointer<Float>, first: Int,
+                                 block dstBlock: Int, ld ldd: Int, count: Int,
+                                 _ write: (Int, UnsafeMutablePointer<Float>) -> Void) {
         var done = 0
         for b in 0..<blocks {
             let start = first + b * dstBlock
             precondition(start >= done && start + rows * ldd <= count, "placeRows: block \(b) overlaps or ends past \(count)")
             (dst + done).update(repeating: 0, count: start - done)
-            tk_copy_rows_zeroing(rows, n, src + b * srcBlock, n, dst + start, ldd)
+            write(b, dst + start)
             done = start + rows * ldd
         }
         (dst + done).update(repeating: 0, count: count - done)

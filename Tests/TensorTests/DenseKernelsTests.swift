@@ -337,6 +337,32 @@ struct DenseKernelsTests {
         }
     }
 
+    /// tk_bn_backward_input_rows, a BatchNorm's input gradient staged by the convolution before
+    /// it: each row has the bits of the plane kernel of its activation (none, ReLU, ReLU6), and
+    /// zeros fill each row's gap.
+    @Test func backwardInputRowsGiveTheBitsOfThePlaneKernels() {
+        for (rows, n) in [(1, 1), (3, 7), (8, 8), (4, 16), (5, 17), (2, 100)] {
+            let ldx = n + 2, count = rows * n
+            let x = values(count, seed: UInt64(count)), dy = values(count, seed: UInt64(count) + 1)
+            eachLevel { isa in
+                for clamp in Int32(0)...2 {
+                    var staged = [Float](repeating: -7, count: rows * ldx), plane = [Float](repeating: 0, count: count)
+                    tk_bn_backward_input_rows(rows, n, dy, x, 0.25, 1.5, 3, 2, 0.8, 0.1, -0.3, clamp, &staged, ldx)
+                    switch clamp {
+                    case 0: tk_bn_backward_input(count, dy, x, 0.25, 1.5, 0.8, 0.1, -0.3, &plane)
+                    case 1: tk_bn_backward_input_relu(count, dy, x, 0.25, 1.5, 3, 2, 0.8, 0.1, -0.3, &plane)
+                    default: tk_bn_backward_input_relu6(count, dy, x, 0.25, 1.5, 3, 2, 0.8, 0.1, -0.3, &plane)
+                    }
+                    for r in 0..<rows {
+                        #expect(Array(staged[(r * ldx)..<(r * ldx + n)]) == Array(plane[(r * n)..<(r * n + n)]),
+                                "rows \(rows)x\(n) clamp \(clamp) \(isa)")
+                        #expect(staged[(r * ldx + n)..<(r * ldx + ldx)].allSatisfy { $0 == 0 }, "gap \(isa)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The optimizers' kernels against the PyTorch formulas in Double; masked entries
     /// (including ones with a NaN gradient) end exactly 0 with zero state.
     @Test func optimizerKernelsFollowTheFormulasAndKeepMaskedEntriesZero() {

@@ -123,6 +123,12 @@ void tk_bn_backward_sums(size_t n, const float *dy, const float *x, float mean, 
 /// the fly: dx = k * (dy - meanDy - xhat * meanDyH).
 void tk_bn_backward_input(size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy,
                           float meanDyH, float *dx);
+/// tk_bn_backward_input (clamp 0), tk_bn_backward_input_relu (1) or tk_bn_backward_input_relu6
+/// (2) over `rows` rows of n values (dy, x contiguous), written ldx apart with zeros in the
+/// ldx - n floats after each row: the same bits.
+void tk_bn_backward_input_rows(size_t rows, size_t n, const float *dy, const float *x, float mean, float inv,
+                               float scale, float shift, float k, float meanDy, float meanDyH, int clamp, float *dx,
+                               size_t ldx);
 /// PyTorch's SGD: d = g + wd w; without `buf` w -= lr d; with it buf = mu buf + d and
 /// w -= lr (nesterov ? d + mu buf : buf). Where mask[i] == 0 (mask may be NULL) w and buf become 0.
 void tk_sgd(size_t n, float *w, const float *g, float *buf, const float *mask, float lr, float mu, float wd, int nesterov);
