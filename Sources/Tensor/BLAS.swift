@@ -28,7 +28,9 @@ public enum BLAS {
     /// The backend in use: `TOPIARY_GEMM` (`openblas` or `onednn`) at start-up, else
     /// `Backend.measuredDefault`. Set it before any model runs, not while GEMMs are running.
     nonisolated(unsafe) public static var backend: Backend =
-        getenv("TOPIARY_GEMM").flatMap { Backend(rawValue: String(cString: $0)) } ?? .measuredDefault
+        getenv("TOPIARY_GEMM").flatMap { Backend(rawValue: String(cString: $0)) } ?? .measuredDefault {
+        didSet { applyOpenBLASThreads() }
+    }
 
     /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, with op = transpose when the flag is set.
     /// `lda`, `ldb`, `ldc` default to the packed row strides.
@@ -63,6 +65,7 @@ public enum BLAS {
             return
         }
         withExtendedLifetime(BLASCore.choice) {}  // the kernel set is settled before the first call
+        openBLASThreadsApplied
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
@@ -127,10 +130,23 @@ public enum BLAS {
         get { requestedThreads }
         set {
             withExtendedLifetime(BLASCore.choice) {}
-            openblas_set_num_threads(Int32(newValue))
             requestedThreads = Swift.max(1, newValue)
+            applyOpenBLASThreads()
         }
     }
+
+    /// OpenBLAS's pool size: `threads`, or one while oneDNN is the backend. OpenBLAS then only
+    /// computes products below `oneDNNMinimumProduct`, and after each threaded one its idle
+    /// pool thread spins in `sched_yield` for a while: on two cores that thread took 37% of
+    /// the MLP step's CPU samples, beside our workers (perf, AMD EPYC; the step 1.75 -> 1.58 ms
+    /// with one thread there). OpenBLAS splits C between its threads, not the sums, so the
+    /// bits are the same.
+    private static func applyOpenBLASThreads() {
+        openblas_set_num_threads(Int32(backend == .oneDNN ? 1 : requestedThreads))
+    }
+
+    /// Applies the pool size once before the first OpenBLAS product (`backend` and `threads` apply it on change).
+    private static let openBLASThreadsApplied: Void = applyOpenBLASThreads()
 
     nonisolated(unsafe) private static var requestedThreads = Swift.max(1, Int(openblas_get_num_threads()))
 
