@@ -57,21 +57,7 @@ struct InferenceFoldingTests {
     @Test(arguments: [(8, 8, 1, 9), (8, 12, 2, 7), (6, 10, 2, 10)])
     func chainedResidualInferenceGivesTheBitsOfTheEvaluationForward(_ cin: Int, _ cout: Int, _ stride: Int, _ size: Int) {
         var rng = RNG(seed: 5, stream: "chain")
-        let block = ResidualBlock(cin, cout, stride: stride, rng: &rng)
-        for p in block.parameters where p.prunable {
-            let m = Tensor(shape: p.value.shape)
-            for i in 0..<m.count { m[i] = rng.uniform() < 0.3 ? 1 : 0 }
-            p.setMask(m)
-        }
-        for bn in [block.bn1, block.bn2] + (block.projection.map { [$0.bn] } ?? []) {
-            for c in 0..<bn.channels {
-                bn.gamma.value[c] = 1 + 0.5 * rng.normal()
-                bn.beta.value[c] = 0.3 * rng.normal()
-                bn.runningMean[c] = 0.2 * rng.normal()
-                bn.runningVar[c] = 0.5 + rng.uniform()
-            }
-        }
-        for conv in [block.conv1, block.conv2] { conv.kernels = .sparse }
+        let block = sparseResidualBlock(cin, cout, stride: stride, &rng)
         let x = randomTensor([3, cin, size, size], &rng)
         for threads in [1, 2] {
             Parallel.withThreads(threads) {

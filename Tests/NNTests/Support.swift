@@ -76,3 +76,26 @@ func gradientErrors(of layer: any Layer, input x: Tensor, training: Bool = true,
     for (p, a) in zip(params, analyticParams) { result.errors[p.name] = maxError(p.value, a) }
     return result
 }
+
+/// A residual block pruned at random to about `kept` of every convolution's weights, each
+/// convolution forced sparse, and BatchNorms with non-trivial affine parameters and running
+/// statistics.
+func sparseResidualBlock(_ cin: Int, _ cout: Int, stride: Int, kept: Float = 0.3, _ rng: inout RNG) -> ResidualBlock {
+    let block = ResidualBlock(cin, cout, stride: stride, rng: &rng)
+    for p in block.parameters where p.prunable {
+        let m = Tensor(shape: p.value.shape)
+        for i in 0..<m.count { m[i] = rng.uniform() < kept ? 1 : 0 }
+        p.setMask(m)
+    }
+    let projection = block.projection.map { [$0] } ?? []
+    for bn in [block.bn1, block.bn2] + projection.map(\.bn) {
+        for c in 0..<bn.channels {
+            bn.gamma.value[c] = 1 + 0.5 * rng.normal()
+            bn.beta.value[c] = 0.3 * rng.normal()
+            bn.runningMean[c] = 0.2 * rng.normal()
+            bn.runningVar[c] = 0.5 + rng.uniform()
+        }
+    }
+    for conv in [block.conv1, block.conv2] + projection.map(\.conv) { conv.kernels = .sparse }
+    return block
+}
