@@ -272,10 +272,10 @@ public final class BatchNorm2d: Layer {
     /// layer to compute the input gradient plane by plane as it stages it
     /// (`Conv2d.backward(_:)` of a `BatchNormInputGradient`): it is never written. The same bits.
     func backwardDeferringInput(_ dy: Tensor, planeSums: Tensor? = nil) -> BatchNormInputGradient {
+        guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
         precondition(lastTraining, "\(summary): only a training backward defers its input gradient")
-        _ = backward(dy, planeSums: planeSums, deferInput: true)
-        let x = input!
         precondition(layout(x, ".backward").1 == channels * x.shape[2] * x.shape[3], "\(summary): a channel prefix cannot defer")
+        _ = backward(dy, planeSums: planeSums, deferInput: true)
         let c = channels, cp = SendablePointer(coefficients.data)
         return BatchNormInputGradient(
             dy: SendablePointer(dy.data), x: SendablePointer(x.data), channels: c, area: x.shape[2] * x.shape[3],

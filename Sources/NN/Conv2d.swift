@@ -367,7 +367,6 @@ public final class Conv2d: InputGradientSkippable {
         OpProfile.measure(.convolution) {
             let g = geometry(x.shape)
             input = x
-            sparse.inputNormalization = nil
             let n = x.shape[0], o = outChannels, area = g.outputArea
             if let y = sparseForward(x, g) {
                 lastPlans = []

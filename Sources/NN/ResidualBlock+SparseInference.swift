@@ -23,6 +23,7 @@ extension ResidualBlock {
             let e2 = bn2.evaluationEpilogue(shape: shape, activation: relu2, shortcut: shortcut)
             for conv in [conv1, conv2] {
                 conv.sparse.lastForwardSparse = false
+                conv.sparse.inputNormalization = nil
                 conv.input = nil
             }
             let sg1 = step1.sg, sg2 = step2.sg

@@ -144,10 +144,12 @@ extension Conv2d {
 
     /// Forward with the kept weights only; nil when the dense path should run.
     ///
-    /// With `epilogue` (`inferFolding`: evaluation, no backward) each sample's output rows go
-    /// through it into its output instead of this layer's.
-    func sparseForward(_ x: Tensor, _ g: ConvGeometry,
+    /// With `norm` (`forward(_:normalizing:)`) the input is `norm` applied to `x`, which the
+    /// backward after it repeats. With `epilogue` (`inferFolding`: evaluation, no backward)
+    /// each sample's output rows go through it into its output instead of this layer's.
+    func sparseForward(_ x: Tensor, _ g: ConvGeometry, normalizing norm: InputNormalization? = nil,
                        epilogue makeEpilogue: (([Int]) -> EvaluationEpilogue)? = nil) -> Tensor? {
+        sparse.inputNormalization = norm
         guard let step = sparseStep(g) else {
             sparse.lastForwardSparse = false
             return nil
@@ -162,7 +164,7 @@ extension Conv2d {
         let scratch = sparse.scratch(workers, floats: step.stageFloats + sg.inputStride)
         if epilogue == nil { output.resize(shape) }
         let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
-        let inSize = g.channels * g.height * g.width, norm = sparse.inputNormalization
+        let inSize = g.channels * g.height * g.width
         SampleWorkers.run(workers: workers, n) { w, lo, hi in
             let stage = scratch[w].p, xin = stage + step.stageFloats
             for s in lo..<hi {
@@ -198,8 +200,7 @@ extension Conv2d {
         OpProfile.measure(.convolution) {
             precondition(acceptsNormalizedInput(x.shape), "\(summary): a normalised input needs a sparse, unstrided layer")
             input = x
-            sparse.inputNormalization = norm
-            return sparseForward(x, geometry(x.shape))!
+            return sparseForward(x, geometry(x.shape), normalizing: norm)!
         }
     }
 
@@ -246,9 +247,6 @@ extension Conv2d {
         }
     }
 
-    /// Copies one sample into its zero-padded phase planes. Stride 1: the image's rows with the
-    /// zeros between them, each float written once (`Ops.placeRows`); strided: zeros first,
-    /// then one strided copy per phase plane.
     /// `pad` of `norm` applied to `x` when given (stride 1, `forward(_:normalizing:)`).
     static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, normalizing norm: InputNormalization?,
                     into to: UnsafeMutablePointer<Float>) {
@@ -260,6 +258,9 @@ extension Conv2d {
         }
     }
 
+    /// Copies one sample into its zero-padded phase planes. Stride 1: the image's rows with the
+    /// zeros between them, each float written once (`Ops.placeRows`); strided: zeros first,
+    /// then one strided copy per phase plane.
     static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
         if st == 1 {

@@ -17,9 +17,9 @@ final class SparseLayerState: @unchecked Sendable {
     var lastForwardSparse = false
     /// Per-worker scratch (SparseConv.swift).
     var scratchBuffers: [Tensor] = []
-    /// A convolution's input normalisation, applied as it reads its input (set by
-    /// `Conv2d.forward(_:normalizing:)` for the backward after it), and the backward sums per
-    /// input plane it then hands to that BatchNorm2d (nil when not computed).
+    /// A convolution's input normalisation in its last sparse forward (`Conv2d.forward(_:normalizing:)`;
+    /// nil after any other forward), which the backward after it applies again, and the backward
+    /// sums per input plane that backward hands to that BatchNorm2d (nil when not computed).
     var inputNormalization: InputNormalization? { didSet { hasInputPlaneSums = false } }
     var inputPlaneSums: Tensor? { hasInputPlaneSums ? planeSums : nil }
     let planeSums = Tensor(shape: [0])

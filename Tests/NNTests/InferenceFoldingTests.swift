@@ -74,5 +74,13 @@ struct InferenceFoldingTests {
         block.conv2.kernels = .dense
         #expect(block.inferChained(x) == nil, "conv2 runs dense")
         #expect(block.infer(x).array == block.forward(x, training: false).array)
+        // conv1 dense, conv2 sparse: a training step chains bn1 into conv2's input; evaluation
+        // after it folds conv2 alone, and must not apply that normalisation again.
+        block.conv1.kernels = .dense
+        block.conv2.kernels = .sparse
+        _ = block.forward(x, training: true)
+        _ = block.backward(Tensor(shape: block.relu2.output.shape, repeating: 1))
+        #expect(block.inferChained(x) == nil, "conv1 runs dense")
+        #expect(block.infer(x).array == block.forward(x, training: false).array, "evaluation after a chained training step")
     }
 }
