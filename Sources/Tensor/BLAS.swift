@@ -138,9 +138,10 @@ public enum BLAS {
     /// OpenBLAS's pool size: `threads`, or one while oneDNN is the backend. OpenBLAS then only
     /// computes products below `oneDNNMinimumProduct`, and after each threaded one its idle
     /// pool thread spins in `sched_yield` for a while: on two cores that thread took 37% of
-    /// the MLP step's CPU samples, beside our workers (perf, AMD EPYC; the step 1.75 -> 1.58 ms
-    /// with one thread there). OpenBLAS splits C between its threads, not the sums, so the
-    /// bits are the same.
+    /// the MLP step's CPU samples, beside our workers (perf, AMD EPYC; with one thread the
+    /// step's CPU time went 3.31 -> 2.46 ms, its wall time 1.73 -> 1.62 ms, medians of 8 runs).
+    /// OpenBLAS splits C between its threads, not the sums: a 1-epoch MLP trained either way
+    /// saved byte-identical weights.
     private static func applyOpenBLASThreads() {
         openblas_set_num_threads(Int32(backend == .oneDNN ? 1 : requestedThreads))
     }
