@@ -12,7 +12,8 @@ protocol BatchNormFusable: Layer, AnyObject {
     var clampsAtSix: Bool { get }
 }
 
-/// max(0, x).
+/// max(0, x). Forward and backward run in chunks on the workers (`Parallel.forChunks`), as
+/// whole-activation passes are memory-bound; elementwise, so the bits do not depend on it.
 public final class ReLU: Activation, BatchNormFusable {
     public let name: String
     public var observer: ((Tensor) -> Void)?
@@ -35,7 +36,8 @@ public final class ReLU: Activation, BatchNormFusable {
             expectsFusedInput = false
             if !passedThrough {
                 output.resize(x.shape)
-                tk_relu_forward(x.count, x.data, output.data)
+                let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
+                Parallel.forChunks(x.count) { lo, hi in tk_relu_forward(hi - lo, xp.p + lo, yp.p + lo) }
             }
             observer?(output)
             return output
@@ -63,8 +65,8 @@ public final class ReLU: Activation, BatchNormFusable {
         OpProfile.measure(.activation) {
             if passedThrough { return dy }
             gradInput.resize(dy.shape)
-            let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-            tk_relu_backward(n, yp, gp, dp)
+            let yp = SendablePointer(output.data), gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data)
+            Parallel.forChunks(dy.count) { lo, hi in tk_relu_backward(hi - lo, yp.p + lo, gp.p + lo, dp.p + lo) }
             return gradInput
         }
     }
@@ -91,7 +93,8 @@ public final class ReLU6: Activation, BatchNormFusable {
             expectsFusedInput = false
             if !passedThrough {
                 output.resize(x.shape)
-                tk_relu6_forward(x.count, x.data, output.data)
+                let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
+                Parallel.forChunks(x.count) { lo, hi in tk_relu6_forward(hi - lo, xp.p + lo, yp.p + lo) }
             }
             observer?(output)
             return output
@@ -103,8 +106,8 @@ public final class ReLU6: Activation, BatchNormFusable {
             if passedThrough { return dy }
             precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
             gradInput.resize(dy.shape)
-            let n = dy.count, yp = output.data, gp = dy.data, dp = gradInput.data
-            tk_relu6_backward(n, yp, gp, dp)
+            let yp = SendablePointer(output.data), gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data)
+            Parallel.forChunks(dy.count) { lo, hi in tk_relu6_backward(hi - lo, yp.p + lo, gp.p + lo, dp.p + lo) }
             return gradInput
         }
     }

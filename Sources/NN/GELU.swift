@@ -18,9 +18,10 @@ public final class GELU: Activation {
         OpProfile.measure(.activation) {
             output.resize(x.shape)
             derivative.resize(x.shape)
-            let n = x.count, xp = x.data, yp = output.data, dp = derivative.data
-            // Phi from CKernels' vectorised erf/erfc (a few float ulp from libm's erff).
-            tk_gelu_forward(n, xp, yp, dp)
+            let xp = SendablePointer(x.data), yp = SendablePointer(output.data), dp = SendablePointer(derivative.data)
+            // Phi from CKernels' vectorised erf/erfc (a few float ulp from libm's erff), in
+            // chunks on the workers (elementwise: the same bits).
+            Parallel.forChunks(x.count) { lo, hi in tk_gelu_forward(hi - lo, xp.p + lo, yp.p + lo, dp.p + lo) }
             observer?(output)
             return output
         }
@@ -30,8 +31,8 @@ public final class GELU: Activation {
         OpProfile.measure(.activation) {
             precondition(dy.count == derivative.count, "GELU.backward: gradient \(dy.shape) for output \(output.shape)")
             gradInput.resize(dy.shape)
-            let n = dy.count, gp = dy.data, dp = derivative.data, out = gradInput.data
-            Ops.multiply(n, gp, dp, into: out)
+            let gp = SendablePointer(dy.data), dp = SendablePointer(derivative.data), out = SendablePointer(gradInput.data)
+            Parallel.forChunks(dy.count) { lo, hi in Ops.multiply(hi - lo, gp.p + lo, dp.p + lo, into: out.p + lo) }
             return gradInput
         }
     }

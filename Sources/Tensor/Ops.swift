@@ -72,9 +72,13 @@ public enum Ops {
         tk_copy_strided(rows, n, src, lds, srcStep, dst, ldd, dstStep)
     }
 
-    /// out = a + b elementwise (`out` may be `a` or `b`).
+    /// out = a + b elementwise (`out` may be `a` or `b`), in chunks on the workers from
+    /// `Parallel.minimumWork` values: a whole-activation pass is memory-bound, and one core
+    /// alone did not draw the bandwidth two do. Elementwise, so the chunks do not change the bits.
     public static func add(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        tk_add(n, a, b, out)
+        let ap = SendablePointer(UnsafeMutablePointer(mutating: a)), bp = SendablePointer(UnsafeMutablePointer(mutating: b))
+        let op = SendablePointer(out)
+        Parallel.forChunks(n) { lo, hi in tk_add(hi - lo, ap.p + lo, bp.p + lo, op.p + lo) }
     }
 
     /// out = a * b elementwise (`out` may be `a` or `b`).
