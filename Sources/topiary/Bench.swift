@@ -30,7 +30,7 @@ struct Bench: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Print one JSON object with ms_per_step, cpu_ms_per_step (process CPU time) and samples_per_second.")
     var json = false
-    @Flag(help: "Also print where a step's time goes: per top-level layer (forward and backward), and per kind of operation (convolution, GEMM, normalisation, activation, pooling, attention, loss, optimizer, other).")
+    @Flag(help: "Also print where a step's time goes: per top-level layer (forward and backward; training steps only, as inference folds layers into one pass), and per kind of operation (convolution, GEMM, normalisation, activation, pooling, attention, loss, optimizer, other).")
     var profile = false
     @Flag(help: "Time the pruning and schedule code paths instead of training steps: per step, five cycles each of global magnitude, LAMP and L1-filter pruning of the model, and S-Cyc 1-cycle traces.")
     var pruning = false
@@ -75,7 +75,8 @@ struct Bench: ParsableCommand {
         for i in 0..<x.count { x[i] = rng.normal() }
         let labels = (0..<batchSize).map { _ in Int32(rng.below(classes)) }
         let dLogits = Tensor(shape: [0])
-        var profiler = profile ? LayerProfiler(net.network) : nil
+        // Inference folds a convolution with the layers after it (`infer`): no per-layer times there.
+        var profiler = profile && !inference ? LayerProfiler(net.network) : nil
         OpProfile.enabled = profile
         defer { OpProfile.enabled = false }
         func step() {
@@ -117,8 +118,8 @@ struct Bench: ParsableCommand {
                          model, batchSize, ms, sps, peakMB, steps, Parallel.threads, VectorISA.active.rawValue,
                          BLAS.backend.rawValue, BLASCore.choice.inUse))
         }
-        if let profiler {
-            print(profiler.table(steps: steps))
+        if profile {
+            if let profiler { print(profiler.table(steps: steps)) }
             print(Self.kindTable(OpProfile.nanoseconds, stepNanos: stepNanos, steps: steps))
         }
     }
