@@ -98,14 +98,18 @@ public final class ResidualBlock: Layer {
             let h = conv1.inferFolding(x, into: bn1, activation: relu1)
                 ?? relu1.forward(bn1.forward(conv1.forward(x, training: false), training: false, fusing: relu1),
                                  training: false)
-            let shortcut = projection.map { p in
-                p.conv.inferFolding(x, into: p.bn, activation: nil) ?? p.bn.forward(p.conv.forward(x, training: false), training: false)
-            } ?? x
+            let shortcut = inferShortcut(x)
             if let y = conv2.inferFolding(h, into: bn2, activation: relu2, adding: shortcut) { return y }
             let y = bn2.forward(conv2.forward(h, training: false), training: false, adding: shortcut, thenInto: relu2)
             relu2.tookFusedOutput()
             return y
         }
+    }
+
+    /// The shortcut in evaluation: `x`, or the projection (folded when its convolution runs sparse).
+    func inferShortcut(_ x: Tensor) -> Tensor {
+        guard let (c, b) = projection else { return x }
+        return c.inferFolding(x, into: b, activation: nil) ?? b.forward(c.forward(x, training: false), training: false)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
