@@ -277,43 +277,79 @@ void TK_VARIANT(layernorm_backward)(size_t rows, size_t d, const float *restrict
     }
 }
 
-void TK_VARIANT(bn_normalize)(size_t n, const float *restrict x, float mean, float inv, float scale, float shift,
-                              float *restrict xhat, float *restrict y) {
-    if (xhat) {
+// BN's output before the activation, v = scale * ((x - mean) * inv) + shift: bn_normalize's
+// expression, contracted (FMA or not) as it is there, so the activation's mask recomputed
+// from x in backward is the mask of forward's output (0 < y iff 0 < v; 0 < y < 6 likewise).
+static inline float TK_VARIANT(bn_affine)(float x, float mean, float inv, float scale, float shift) {
+    return scale * ((x - mean) * inv) + shift;
+}
+// In place through a pointer: a vector argument or result would change the ABI.
+static inline void TK_VARIANT(bn_affine16)(tk_f32x16 *v, float mean, float inv, float scale, float shift) {
+    *v = scale * ((*v - mean) * inv) + shift;
+}
+
+// One row of n values: bn_normalize's value, then the activation `clamp` (0 none, 1 ReLU,
+// 2 ReLU6), or with s the residual sum then ReLU; each the expression of the layer it stands
+// for, so the fused kernels below give the bits of the layers one after the other.
+static inline void TK_VARIANT(bn_normalize_row)(size_t n, const float *restrict x, float mean, float inv, float scale,
+                                                float shift, int clamp, const float *restrict s, float *restrict y) {
+    if (s) {
         for (size_t j = 0; j < n; j++) {
-            float v = (x[j] - mean) * inv;
-            xhat[j] = v;
-            y[j] = scale * v + shift;
+            float t = TK_VARIANT(bn_affine)(x[j], mean, inv, scale, shift) + s[j];  // add's
+            y[j] = t > 0 ? t : 0;                                                    // relu_forward's
+        }
+    } else if (clamp == 1) {
+        for (size_t j = 0; j < n; j++) {
+            float v = TK_VARIANT(bn_affine)(x[j], mean, inv, scale, shift);
+            y[j] = v > 0 ? v : 0;  // relu_forward's
+        }
+    } else if (clamp == 2) {
+        for (size_t j = 0; j < n; j++) {
+            float v = TK_VARIANT(bn_affine)(x[j], mean, inv, scale, shift);
+            float lo = 0 >= v ? 0 : v;  // relu6_forward's
+            y[j] = 6 < lo ? 6 : lo;
         }
     } else {
-        for (size_t j = 0; j < n; j++) y[j] = scale * ((x[j] - mean) * inv) + shift;
+        for (size_t j = 0; j < n; j++) y[j] = TK_VARIANT(bn_affine)(x[j], mean, inv, scale, shift);
+    }
+}
+
+void TK_VARIANT(bn_normalize)(size_t n, const float *restrict x, float mean, float inv, float scale, float shift,
+                              float *restrict xhat, float *restrict y) {
+    if (!xhat) {
+        TK_VARIANT(bn_normalize_row)(n, x, mean, inv, scale, shift, 0, 0, y);
+        return;
+    }
+    for (size_t j = 0; j < n; j++) {
+        float v = (x[j] - mean) * inv;
+        xhat[j] = v;
+        y[j] = scale * v + shift;
     }
 }
 
 void TK_VARIANT(bn_normalize_relu6)(size_t n, const float *restrict x, float mean, float inv, float scale,
                                     float shift, float *restrict y) {
-    for (size_t j = 0; j < n; j++) {
-        float v = scale * ((x[j] - mean) * inv) + shift;  // bn_normalize's expression, same bits
-        float lo = 0 >= v ? 0 : v;                        // then relu6_forward's
-        y[j] = 6 < lo ? 6 : lo;
-    }
+    TK_VARIANT(bn_normalize_row)(n, x, mean, inv, scale, shift, 2, 0, y);
 }
 
 void TK_VARIANT(bn_normalize_relu)(size_t n, const float *restrict x, float mean, float inv, float scale,
                                    float shift, float *restrict y) {
-    for (size_t j = 0; j < n; j++) {
-        float v = scale * ((x[j] - mean) * inv) + shift;  // bn_normalize's expression, same bits
-        y[j] = v > 0 ? v : 0;                             // then relu_forward's
-    }
+    TK_VARIANT(bn_normalize_row)(n, x, mean, inv, scale, shift, 1, 0, y);
 }
 
 void TK_VARIANT(bn_normalize_add_relu)(size_t n, const float *restrict x, float mean, float inv, float scale,
                                        float shift, const float *restrict s, float *restrict y) {
-    for (size_t j = 0; j < n; j++) {
-        float v = scale * ((x[j] - mean) * inv) + shift;  // bn_normalize's expression
-        float t = v + s[j];                               // add's
-        y[j] = t > 0 ? t : 0;                             // relu_forward's: the same bits
-    }
+    TK_VARIANT(bn_normalize_row)(n, x, mean, inv, scale, shift, 1, s, y);
+}
+
+// The row kernel over `rows` rows whose starts are ldx (x) and ldy (y and s) apart. A sparse
+// convolution's output rows are wider than the image (discarded columns), so its epilogue
+// reads them where they are instead of copying them to contiguous planes first.
+void TK_VARIANT(bn_normalize_rows)(size_t rows, size_t n, const float *restrict x, size_t ldx, float mean, float inv,
+                                   float scale, float shift, int clamp, const float *restrict s, float *restrict y,
+                                   size_t ldy) {
+    for (size_t r = 0; r < rows; r++)
+        TK_VARIANT(bn_normalize_row)(n, x + r * ldx, mean, inv, scale, shift, clamp, s ? s + r * ldy : 0, y + r * ldy);
 }
 
 void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const float *restrict x, float mean,
@@ -333,51 +369,6 @@ void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const floa
     for (; i < n; i++) { a += dy[i]; b += dy[i] * (x[i] - mean); }
     sums[0] = a;
     sums[1] = b;
-}
-
-// BN's output before the activation, v = scale * ((x - mean) * inv) + shift: bn_normalize's
-// expression, contracted (FMA or not) as it is there, so the activation's mask recomputed
-// from x in backward is the mask of forward's output (0 < y iff 0 < v; 0 < y < 6 likewise).
-static inline float TK_VARIANT(bn_affine)(float x, float mean, float inv, float scale, float shift) {
-    return scale * ((x - mean) * inv) + shift;
-}
-// In place through a pointer: a vector argument or result would change the ABI.
-static inline void TK_VARIANT(bn_affine16)(tk_f32x16 *v, float mean, float inv, float scale, float shift) {
-    *v = scale * ((*v - mean) * inv) + shift;
-}
-
-// bn_normalize (no xhat; clamp 0), bn_normalize_relu (clamp 1) or bn_normalize_relu6 (clamp 2),
-// or with s bn_normalize_add_relu, over `rows` rows of n values whose starts are ldx (x) and ldy
-// (y and s) apart: the same expression per value, so the same bits as those kernels. A sparse
-// convolution's output rows are wider than the image (discarded columns), so its epilogue
-// reads them where they are instead of copying them to contiguous planes first.
-void TK_VARIANT(bn_normalize_rows)(size_t rows, size_t n, const float *restrict x, size_t ldx, float mean, float inv,
-                                   float scale, float shift, int clamp, const float *restrict s, float *restrict y,
-                                   size_t ldy) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *restrict xr = x + r * ldx;
-        float *restrict yr = y + r * ldy;
-        if (s) {
-            const float *restrict sr = s + r * ldy;
-            for (size_t j = 0; j < n; j++) {
-                float t = TK_VARIANT(bn_affine)(xr[j], mean, inv, scale, shift) + sr[j];
-                yr[j] = t > 0 ? t : 0;
-            }
-        } else if (clamp == 1) {
-            for (size_t j = 0; j < n; j++) {
-                float v = TK_VARIANT(bn_affine)(xr[j], mean, inv, scale, shift);
-                yr[j] = v > 0 ? v : 0;
-            }
-        } else if (clamp == 2) {
-            for (size_t j = 0; j < n; j++) {
-                float v = TK_VARIANT(bn_affine)(xr[j], mean, inv, scale, shift);
-                float lo = 0 >= v ? 0 : v;
-                yr[j] = 6 < lo ? 6 : lo;
-            }
-        } else {
-            for (size_t j = 0; j < n; j++) yr[j] = TK_VARIANT(bn_affine)(xr[j], mean, inv, scale, shift);
-        }
-    }
 }
 
 // bn_backward_sums of relu_backward(y, dy) (six = 0) or relu6_backward(y, dy) (six = 1)
