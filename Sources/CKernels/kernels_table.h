@@ -58,6 +58,34 @@
     V(bn_backward_input_rows, (size_t rows, size_t n, const float *dy, const float *x, float mean, float inv, \
                                float scale, float shift, float k, float meanDy, float meanDyH, int clamp, float *dx, \
                                size_t ldx), (rows, n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, clamp, dx, ldx)) \
+    V(place_rows, (size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, float *dst, size_t first, \
+                   size_t dst_plane, size_t ldd, size_t count), \
+      (planes, rows, n, src, src_plane, dst, first, dst_plane, ldd, count)) \
+    V(place_bn_normalized, (size_t planes, size_t rows, size_t n, const float *x, const float *mean, const float *inv, \
+                            const float *scale, const float *shift, int clamp, float *dst, size_t first, \
+                            size_t dst_plane, size_t ldd, size_t count), \
+      (planes, rows, n, x, mean, inv, scale, shift, clamp, dst, first, dst_plane, ldd, count)) \
+    V(place_bn_input_gradient, (size_t planes, size_t rows, size_t n, const float *dy, const float *x, const float *mean, \
+                                const float *inv, const float *scale, const float *shift, const float *k, \
+                                const float *meanDy, const float *meanDyH, int clamp, float *dst, size_t first, \
+                                size_t dst_plane, size_t ldd, size_t count), \
+      (planes, rows, n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, clamp, dst, first, dst_plane, ldd, count)) \
+    V(copy_planes, (size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, size_t lds, float *dst, \
+                    size_t dst_plane, size_t ldd), (planes, rows, n, src, src_plane, lds, dst, dst_plane, ldd)) \
+    V(plane_sums, (size_t planes, size_t n, const float *x, float *out), (planes, n, x, out)) \
+    V(plane_squared_deviations, (size_t planes, size_t n, const float *x, const float *mean, float *out), \
+      (planes, n, x, mean, out)) \
+    V(bn_normalize_planes, (size_t planes, size_t rows, size_t n, const float *x, size_t x_plane, size_t ldx, \
+                            const float *mean, const float *inv, const float *scale, const float *shift, int clamp, \
+                            const float *s, float *y, size_t y_plane, size_t ldy), \
+      (planes, rows, n, x, x_plane, ldx, mean, inv, scale, shift, clamp, s, y, y_plane, ldy)) \
+    V(bn_backward_plane_sums, (size_t planes, size_t n, const float *dy, const float *x, const float *mean, \
+                               const float *inv, const float *scale, const float *shift, int clamp, float *sums), \
+      (planes, n, dy, x, mean, inv, scale, shift, clamp, sums)) \
+    V(bn_backward_input_planes, (size_t planes, size_t n, const float *dy, const float *x, const float *mean, \
+                                 const float *inv, const float *scale, const float *shift, const float *k, \
+                                 const float *meanDy, const float *meanDyH, int clamp, float *dx), \
+      (planes, n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, clamp, dx)) \
     V(sgd, (size_t n, float *w, const float *g, float *buf, const float *mask, float lr, float mu, float wd, int nesterov), \
       (n, w, g, buf, mask, lr, mu, wd, nesterov)) \
     V(sgd_kept, (size_t k, const int32_t *kept, float *w, const float *g, float *buf, float lr, float mu, float wd, \

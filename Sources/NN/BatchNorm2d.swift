@@ -155,14 +155,15 @@ public final class BatchNorm2d: Layer {
                     // Two passes (mean, then squared deviations) avoid E[x^2] - E[x]^2
                     // cancellation; per-plane Float sums are combined in Double.
                     var s = [Double](repeating: 0, count: hi - lo), q = s
+                    var plane = [Float](repeating: 0, count: hi - lo)
                     for i in 0..<n {
-                        for ch in lo..<hi { s[ch - lo] += Double(Ops.sum(area, xp.p + i * xs + ch * area)) }
+                        tk_plane_sums(hi - lo, area, xp.p + i * xs + lo * area, &plane)
+                        for j in 0..<(hi - lo) { s[j] += Double(plane[j]) }
                     }
                     for ch in lo..<hi { um.p[ch] = Float(s[ch - lo] / Double(m)) }
                     for i in 0..<n {
-                        for ch in lo..<hi {
-                            q[ch - lo] += Double(Ops.sumSquaredDeviations(area, xp.p + i * xs + ch * area, mean: um.p[ch]))
-                        }
+                        tk_plane_squared_deviations(hi - lo, area, xp.p + i * xs + lo * area, um.p + lo, &plane)
+                        for j in 0..<(hi - lo) { q[j] += Double(plane[j]) }
                     }
                     for ch in lo..<hi {
                         let mean = um.p[ch], variance = Float(q[ch - lo] / Double(m))
@@ -178,29 +179,23 @@ public final class BatchNorm2d: Layer {
                 }
                 guard let yp else { return }
                 for i in 0..<n {
-                    for ch in lo..<hi {
-                        let o = (i * c + ch) * area, xo = i * xs + ch * area
-                        let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
-                        if let sc {
-                            tk_bn_normalize_add_relu(area, xp.p + xo, mean, inv, scale, shift, sc.p + o, yp.p + o)
-                        } else {
-                            Self.normalizePlane(clamp, area, xp.p + xo, mean, inv, scale, shift, yp.p + o)
-                        }
-                    }
+                    let o = (i * c + lo) * area
+                    Self.normalizePlanes(hi - lo, area, xp.p + i * xs + lo * area, mean: um.p + lo, inv: sp.p + lo,
+                                         scale: g.p + lo, shift: b.p + lo, clamp: clamp, adding: sc.map { $0.p + o }, into: yp.p + o)
                 }
             }
             return out
         }
     }
 
-    /// One plane of `n` values through the kernel for `clamp`: y = activation(scale * (x - mean) * inv + shift).
-    fileprivate static func normalizePlane(_ clamp: Clamp, _ n: Int, _ x: UnsafePointer<Float>, _ mean: Float, _ inv: Float,
-                                           _ scale: Float, _ shift: Float, _ y: UnsafeMutablePointer<Float>) {
-        switch clamp {
-        case .none: tk_bn_normalize(n, x, mean, inv, scale, shift, nil, y)
-        case .relu: tk_bn_normalize_relu(n, x, mean, inv, scale, shift, y)
-        case .relu6: tk_bn_normalize_relu6(n, x, mean, inv, scale, shift, y)
-        }
+    /// `planes` contiguous planes of `area` values, plane p with channel parameters `mean[p]`, ...:
+    /// y = activation(scale * (x - mean) * inv + shift) for `clamp`, or with `shortcut`
+    /// max(0, BN(x) + shortcut). One kernel call for all planes (`tk_bn_normalize_planes`).
+    fileprivate static func normalizePlanes(_ planes: Int, _ area: Int, _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                                            inv: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+                                            clamp: Clamp, adding shortcut: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        tk_bn_normalize_planes(planes, 1, area, x, area, area, mean, inv, scale, shift, shortcut != nil ? Clamp.relu.code : clamp.code,
+                               shortcut, y, area, area)
     }
 
     /// 1 / sqrt(variance + eps), as both modes normalise.
@@ -256,10 +251,9 @@ public final class BatchNorm2d: Layer {
             let g = SendablePointer(gamma.value.data), b = SendablePointer(beta.value.data)
             Parallel.forChunks(c, minimum: minimumChannels(n * area)) { lo, hi in
                 for i in 0..<n {
-                    for ch in lo..<hi {
-                        let o = (i * c + ch) * area, xo = i * xs + ch * area
-                        Self.normalizePlane(clamp, area, xp.p + xo, um.p[ch], sp.p[ch], g.p[ch], b.p[ch], yp.p + o)
-                    }
+                    let o = (i * c + lo) * area
+                    Self.normalizePlanes(hi - lo, area, xp.p + i * xs + lo * area, mean: um.p + lo, inv: sp.p + lo,
+                                         scale: g.p + lo, shift: b.p + lo, clamp: clamp, adding: nil, into: yp.p + o)
                 }
             }
         }
@@ -302,6 +296,8 @@ public final class BatchNorm2d: Layer {
             // training-mode input gradient, read from the activation's output in evaluation).
             let fused = lastFused != nil, mask = lastFused.map { SendablePointer($0.output.data) }
             let six = lastFused?.clampsAtSix ?? false
+            // The activation masked in the training kernels (`tk_bn_backward_*_planes`' clamp).
+            let clamp = Self.clamp(of: lastFused)
             if let a = lastFused, !lastTraining {
                 precondition(a.output.count == dy.count, "BatchNorm2d.backward: fused \(a.summary) output \(a.output.shape) for gradient \(dy.shape)")
             }
@@ -324,28 +320,20 @@ public final class BatchNorm2d: Layer {
                 // sum dy and sum dy * xHat, with xHat = (x - mean) * invStd: one pass over
                 // dy and x per plane, planes combined in Double.
                 var sDy = [Double](repeating: 0, count: hi - lo), sDyXmu = sDy
-                var sums: (Float, Float) = (0, 0)
+                var sums = [Float](repeating: 0, count: 2 * (hi - lo))
                 for i in 0..<n {
-                    for ch in lo..<hi {
-                        let o = (i * c + ch) * area, xo = i * xs + ch * area
-                        let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
-                        if let given {
+                    if let given {
+                        for ch in lo..<hi {
                             sDy[ch - lo] += Double(given.p[2 * (i * c + ch)])
                             sDyXmu[ch - lo] += Double(given.p[2 * (i * c + ch) + 1])
-                            continue
                         }
-                        withUnsafeMutableBytes(of: &sums) {
-                            let s = $0.baseAddress!.assumingMemoryBound(to: Float.self)
-                            if fused, six {
-                                tk_bn_backward_sums_relu6(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, s)
-                            } else if fused {
-                                tk_bn_backward_sums_relu(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, s)
-                            } else {
-                                tk_bn_backward_sums(area, gp.p + o, xp.p + xo, mean, s)
-                            }
-                        }
-                        sDy[ch - lo] += Double(sums.0)
-                        sDyXmu[ch - lo] += Double(sums.1)
+                        continue
+                    }
+                    tk_bn_backward_plane_sums(hi - lo, area, gp.p + (i * c + lo) * area, xp.p + i * xs + lo * area, um.p + lo,
+                                              sp.p + lo, g.p + lo, b.p + lo, clamp.code, &sums)
+                    for j in 0..<(hi - lo) {
+                        sDy[j] += Double(sums[2 * j])
+                        sDyXmu[j] += Double(sums[2 * j + 1])
                     }
                 }
                 // Per channel: k = γ * invStd, and in training mean(dy) and mean(dy * xHat).
@@ -361,29 +349,22 @@ public final class BatchNorm2d: Layer {
                 }
                 if deferInput { return }
                 for i in 0..<n {
+                    if training {
+                        // The batch statistics depend on every value of the channel, hence the
+                        // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
+                        let o = (i * c + lo) * area
+                        tk_bn_backward_input_planes(hi - lo, area, gp.p + o, xp.p + i * xs + lo * area, um.p + lo, sp.p + lo,
+                                                    g.p + lo, b.p + lo, k, meanDy, meanDyH, clamp.code, dx.p + o)
+                        continue
+                    }
                     for ch in lo..<hi {
-                        let o = (i * c + ch) * area, xo = i * xs + ch * area, j = ch - lo
-                        if training {
-                            // The batch statistics depend on every value of the channel, hence the
-                            // two correction terms: dx = k * (dy - mean(dy) - xHat * mean(dy * xHat)).
-                            let mean = um.p[ch], inv = sp.p[ch], scale = g.p[ch], shift = b.p[ch]
-                            if fused, six {
-                                tk_bn_backward_input_relu6(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, k[j],
-                                                           meanDy[j], meanDyH[j], dx.p + o)
-                            } else if fused {
-                                tk_bn_backward_input_relu(area, gp.p + o, xp.p + xo, mean, inv, scale, shift, k[j],
-                                                          meanDy[j], meanDyH[j], dx.p + o)
-                            } else {
-                                tk_bn_backward_input(area, gp.p + o, xp.p + xo, mean, inv, k[j], meanDy[j], meanDyH[j], dx.p + o)
-                            }
-                        } else {
-                            // Fused, the masked gradient goes through the ReLU's own buffer.
-                            if let mask, let masked {
-                                if six { tk_relu6_backward(area, mask.p + o, gp.p + o, masked.p + o) }
-                                else { tk_relu_backward(area, mask.p + o, gp.p + o, masked.p + o) }
-                            }
-                            tk_bn_normalize(area, (masked ?? gp).p + o, 0, k[j], 1, 0, nil, dx.p + o)
+                        let o = (i * c + ch) * area, j = ch - lo
+                        // Fused, the masked gradient goes through the ReLU's own buffer.
+                        if let mask, let masked {
+                            if six { tk_relu6_backward(area, mask.p + o, gp.p + o, masked.p + o) }
+                            else { tk_relu_backward(area, mask.p + o, gp.p + o, masked.p + o) }
                         }
+                        tk_bn_normalize(area, (masked ?? gp).p + o, 0, k[j], 1, 0, nil, dx.p + o)
                     }
                 }
             }
@@ -402,13 +383,16 @@ struct BatchNormInputGradient: Sendable {
     let k: SendablePointer<Float>, meanDy: SendablePointer<Float>, meanDyH: SendablePointer<Float>
     let clamp: Int32
 
-    /// Sample `s`'s channel `c` input-gradient plane, `rows` rows of `cols`, into `to` with rows
-    /// `ld` apart and zeros in the `ld - cols` floats after each: the kernels' values, the same bits.
-    func stage(sample s: Int, channel c: Int, rows: Int, cols: Int, to: UnsafeMutablePointer<Float>, ld: Int) {
+    /// Sample `s`'s input gradient, every channel's plane as `rows` rows of `cols`, placed in
+    /// `dst` as `Ops.placeRows` places rows (channel c's from `first + c * plane`, rows `ld`
+    /// apart, zeros everywhere else in `dst[0..<count]`): the kernels' values, the same bits.
+    func stage(sample s: Int, rows: Int, cols: Int, to dst: UnsafeMutablePointer<Float>, first: Int, plane: Int, ld: Int,
+               count: Int) {
         precondition(rows * cols == area, "BatchNormInputGradient: \(rows)x\(cols) rows for planes of \(area)")
-        let at = (s * channels + c) * area
-        tk_bn_backward_input_rows(rows, cols, dy.p + at, x.p + at, mean.p[c], inv.p[c], scale.p[c], shift.p[c], k.p[c],
-                                  meanDy.p[c], meanDyH.p[c], clamp, to, ld)
+        Ops.checkPlacement(channels, rows, cols, first: first, block: plane, ld: ld, count: count)
+        let at = s * channels * area
+        tk_place_bn_input_gradient(channels, rows, cols, dy.p + at, x.p + at, mean.p, inv.p, scale.p, shift.p, k.p, meanDy.p,
+                                   meanDyH.p, clamp, dst, first, plane, ld, count)
     }
 }
 
@@ -418,17 +402,22 @@ struct BatchNormInputGradient: Sendable {
 struct InputNormalization: Sendable {
     let mean: SendablePointer<Float>, inv: SendablePointer<Float>, scale: SendablePointer<Float>, shift: SendablePointer<Float>
 
-    /// Channel `c`'s `rows` rows of `cols` values at `x` (rows `cols` apart) into `y`, rows `ldy` apart.
-    func apply(channel c: Int, rows: Int, cols: Int, _ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, ld ldy: Int) {
-        tk_bn_normalize_rows(rows, cols, x, cols, mean.p[c], inv.p[c], scale.p[c], shift.p[c], BatchNorm2d.Clamp.relu.code,
-                             nil, y, ldy)
+    /// `channels` contiguous planes of `rows` rows of `cols` at `x` (a sample's input), normalised
+    /// and placed in `dst` as `Ops.placeRows` places rows: channel c's from `first + c * plane`,
+    /// rows `ld` apart, zeros everywhere else in `dst[0..<count]`.
+    func place(_ channels: Int, rows: Int, cols: Int, _ x: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>,
+               first: Int, plane: Int, ld: Int, count: Int) {
+        Ops.checkPlacement(channels, rows, cols, first: first, block: plane, ld: ld, count: count)
+        tk_place_bn_normalized(channels, rows, cols, x, mean.p, inv.p, scale.p, shift.p, BatchNorm2d.Clamp.relu.code, dst,
+                               first, plane, ld, count)
     }
 
-    /// Channel `c`'s backward sums of a plane: Σ dy and Σ dy (x - mean) where the ReLU passed,
-    /// into `sums[0]`, `sums[1]`, as `BatchNorm2d.backward` computes them.
-    func backwardSums(channel c: Int, count: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+    /// The backward sums of `channels` contiguous planes of `count` values (a sample's): Σ dy
+    /// and Σ dy (x - mean) where the ReLU passed, channel c's into `sums[2c]`, `sums[2c + 1]`,
+    /// as `BatchNorm2d.backward` computes them.
+    func backwardSums(_ channels: Int, count: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
                       into sums: UnsafeMutablePointer<Float>) {
-        tk_bn_backward_sums_relu(count, dy, x, mean.p[c], inv.p[c], scale.p[c], shift.p[c], sums)
+        tk_bn_backward_plane_sums(channels, count, dy, x, mean.p, inv.p, scale.p, shift.p, BatchNorm2d.Clamp.relu.code, sums)
     }
 }
 
@@ -440,19 +429,35 @@ struct EvaluationEpilogue: Sendable {
     fileprivate let shortcut: SendablePointer<Float>?
     fileprivate let out: SendablePointer<Float>
 
-    /// Channel `c`'s plane as `rows` rows of `cols` values whose starts are `ld` apart at `x`,
-    /// normalised into the output's contiguous plane at `offset`.
-    func apply(channel c: Int, rows: Int, cols: Int, _ x: UnsafePointer<Float>, ld: Int, at offset: Int) {
-        tk_bn_normalize_rows(rows, cols, x, ld, mean[c], inv[c], scale[c], shift[c], clamp.code,
-                             shortcut.map { UnsafePointer($0.p + offset) }, out.p + offset, cols)
+    /// A sample's planes (channel c's at `x + c * plane`) as `rows` rows of `cols` values whose
+    /// starts are `ld` apart, normalised into the output's contiguous planes from `offset`.
+    func apply(rows: Int, cols: Int, _ x: UnsafePointer<Float>, plane: Int, ld: Int, at offset: Int) {
+        let area = rows * cols
+        apply(rows: rows, cols: cols, x, plane: plane, ld: ld, shortcut: shortcut.map { UnsafePointer($0.p + offset) },
+              to: out.p + offset, plane: area, ld: cols)
     }
 
-    /// `apply` without a shortcut into `y`, rows `ldy` apart, instead of the output: a
-    /// convolution's padded input planes (`ResidualBlock.inferChained`).
-    func apply(channel c: Int, rows: Int, cols: Int, _ x: UnsafePointer<Float>, ld: Int,
-               to y: UnsafeMutablePointer<Float>, ld ldy: Int) {
+    /// `apply` without a shortcut into `y`, channel c's rows from `y + c * yPlane`, `ldy` apart,
+    /// instead of the output: a convolution's padded input planes (`ResidualBlock.inferChained`).
+    func apply(rows: Int, cols: Int, _ x: UnsafePointer<Float>, plane: Int, ld: Int, to y: UnsafeMutablePointer<Float>,
+               plane yPlane: Int, ld ldy: Int) {
         precondition(shortcut == nil, "EvaluationEpilogue: a shortcut's sum needs the output's layout")
-        tk_bn_normalize_rows(rows, cols, x, ld, mean[c], inv[c], scale[c], shift[c], clamp.code, nil, y, ldy)
+        apply(rows: rows, cols: cols, x, plane: plane, ld: ld, shortcut: nil, to: y, plane: yPlane, ld: ldy)
+    }
+
+    private func apply(rows: Int, cols: Int, _ x: UnsafePointer<Float>, plane: Int, ld: Int, shortcut: UnsafePointer<Float>?,
+                       to y: UnsafeMutablePointer<Float>, plane yPlane: Int, ld ldy: Int) {
+        let c = mean.count
+        mean.withUnsafeBufferPointer { m in
+            inv.withUnsafeBufferPointer { i in
+                scale.withUnsafeBufferPointer { s in
+                    shift.withUnsafeBufferPointer { t in
+                        tk_bn_normalize_planes(c, rows, cols, x, plane, ld, m.baseAddress, i.baseAddress, s.baseAddress,
+                                               t.baseAddress, clamp.code, shortcut, y, yPlane, ldy)
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -165,18 +165,18 @@ extension Conv2d {
         if epilogue == nil { output.resize(shape) }
         let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
         let inSize = g.channels * g.height * g.width
-        SampleWorkers.run(workers: workers, n) { w, lo, hi in
+        // Tasks of a few samples each, so that a worker slowed by other load takes fewer.
+        let perTask = Swift.max(1, n / (8 * workers))
+        Parallel.tasks((n + perTask - 1) / perTask, workers: workers) { w, task in
             let stage = scratch[w].p, xin = stage + step.stageFloats
-            for s in lo..<hi {
+            for s in (task * perTask)..<Swift.min(n, (task + 1) * perTask) {
                 Self.pad(sg, xp.p + s * inSize, normalizing: norm, into: xin)
                 step.multiply(xin, into: stage)
-                for oc in 0..<o {
-                    let rows = stage + oc * len
-                    if let epilogue {
-                        epilogue.apply(channel: oc, rows: oh, cols: ow, rows, ld: wq, at: (s * o + oc) * area)
-                    } else {
-                        Ops.copyRows(oh, ow, from: rows, ld: wq, to: yp.p + (s * o + oc) * area, ld: ow)
-                    }
+                if let epilogue {
+                    epilogue.apply(rows: oh, cols: ow, stage, plane: len, ld: wq, at: s * o * area)
+                } else {
+                    // The planes lie `oh` rows of `wq` apart: one block of o * oh rows.
+                    Ops.copyRows(o * oh, ow, from: stage, ld: wq, to: yp.p + s * o * area, ld: ow)
                 }
             }
         }
@@ -251,11 +251,9 @@ extension Conv2d {
     static func pad(_ sg: SparseConvGeometry, _ x: UnsafePointer<Float>, normalizing norm: InputNormalization?,
                     into to: UnsafeMutablePointer<Float>) {
         guard let norm else { return pad(sg, x, into: to) }
-        let h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq
-        to.update(repeating: 0, count: sg.inputStride)
-        for ci in 0..<sg.g.channels {
-            norm.apply(channel: ci, rows: h, cols: w, x + ci * h * w, to: to + ci * sg.plane + p * wq + p, ld: wq)
-        }
+        let p = sg.g.padY, wq = sg.wq
+        norm.place(sg.g.channels, rows: sg.g.height, cols: sg.g.width, x, to: to, first: p * wq + p, plane: sg.plane, ld: wq,
+                   count: sg.inputStride)
     }
 
     /// Copies one sample into its zero-padded phase planes. Stride 1: the image's rows with the
@@ -278,7 +276,7 @@ extension Conv2d {
     private static func unpad(_ sg: SparseConvGeometry, _ from: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
         if st == 1 {
-            for ci in 0..<c { Ops.copyRows(h, w, from: from + ci * sg.plane + p * wq + p, ld: wq, to: dx + ci * h * w, ld: w) }
+            Ops.copyPlanes(c, h, w, from: from + p * wq + p, plane: sg.plane, ld: wq, to: dx, plane: h * w, ld: w)
             return
         }
         dx.update(repeating: 0, count: c * h * w)
@@ -325,37 +323,30 @@ extension Conv2d {
         let partials = sparse.gradOutput
         partials.resize([(blocks.count - 1) * nnz])
         let pp = SendablePointer(partials.data)
-        let perWorker = (blocks.count - 1 + workers - 1) / workers
-        VectorISA.concurrentPerform(iterations: workers) { w in
+        Parallel.tasks(blocks.count - 1, workers: workers) { w, b in
             let dys = scratch[w].p, dxPlanes = dys + dyStride, xin = dxPlanes + dxFloats
-            for b in (w * perWorker)..<Swift.min(blocks.count - 1, (w + 1) * perWorker) {
-                let partial = pp.p + b * nnz
-                partial.update(repeating: 0, count: nnz)
-                for s in blocks[b]..<blocks[b + 1] {
-                    // Zeros in the margins and the discarded columns.
-                    if let dyp {
-                        Ops.placeRows(o, oh, ow, from: dyp.p + s * o * area, block: area, to: dys, first: sg.margin,
-                                      block: sg.dyPlaneStride, ld: wq, count: dyStride)
-                    } else if let bn {
-                        Ops.placeRows(o, oh, to: dys, first: sg.margin, block: sg.dyPlaneStride, ld: wq, count: dyStride) { oc, to in
-                            bn.stage(sample: s, channel: oc, rows: oh, cols: ow, to: to, ld: wq)
-                        }
-                    }
-                    if sparseGradient {
-                        Self.pad(sg, xp.p + s * inSize, normalizing: norm, into: xin)
-                        args.plan.forward.sampledDot(rows: 0, o, a: dys + sg.margin, lda: sg.dyPlaneStride, b: xin,
-                                                     length: len, intoNonzeroOrder: partial)
-                    }
-                    guard inputGradient else { continue }
-                    args.plan.transposed.multiply(rows: 0, sg.planes, weight: args.w, x: dys, y: dxPlanes, ldy: sg.plane,
-                                                  length: sg.plane, accumulate: false)
-                    Self.unpad(sg, dxPlanes, into: dxp.p + s * inSize)
-                    if let norm, let sums {
-                        for ci in 0..<c {
-                            let at = s * inSize + ci * plane
-                            norm.backwardSums(channel: ci, count: plane, dy: dxp.p + at, x: xp.p + at, into: sums.p + 2 * (s * c + ci))
-                        }
-                    }
+            let partial = pp.p + b * nnz
+            partial.update(repeating: 0, count: nnz)
+            for s in blocks[b]..<blocks[b + 1] {
+                // Zeros in the margins and the discarded columns.
+                if let dyp {
+                    Ops.placeRows(o, oh, ow, from: dyp.p + s * o * area, block: area, to: dys, first: sg.margin,
+                                  block: sg.dyPlaneStride, ld: wq, count: dyStride)
+                } else if let bn {
+                    bn.stage(sample: s, rows: oh, cols: ow, to: dys, first: sg.margin, plane: sg.dyPlaneStride, ld: wq,
+                             count: dyStride)
+                }
+                if sparseGradient {
+                    Self.pad(sg, xp.p + s * inSize, normalizing: norm, into: xin)
+                    args.plan.forward.sampledDot(rows: 0, o, a: dys + sg.margin, lda: sg.dyPlaneStride, b: xin,
+                                                 length: len, intoNonzeroOrder: partial)
+                }
+                guard inputGradient else { continue }
+                args.plan.transposed.multiply(rows: 0, sg.planes, weight: args.w, x: dys, y: dxPlanes, ldy: sg.plane,
+                                              length: sg.plane, accumulate: false)
+                Self.unpad(sg, dxPlanes, into: dxp.p + s * inSize)
+                if let norm, let sums {
+                    norm.backwardSums(c, count: plane, dy: dxp.p + s * inSize, x: xp.p + s * inSize, into: sums.p + 2 * s * c)
                 }
             }
         }

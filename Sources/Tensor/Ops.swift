@@ -44,25 +44,25 @@ public enum Ops {
     public static func placeRows(_ blocks: Int, _ rows: Int, _ n: Int, from src: UnsafePointer<Float>, block srcBlock: Int,
                                  to dst: UnsafeMutablePointer<Float>, first: Int, block dstBlock: Int, ld ldd: Int,
                                  count: Int) {
-        placeRows(blocks, rows, to: dst, first: first, block: dstBlock, ld: ldd, count: count) { b, to in
-            tk_copy_rows_zeroing(rows, n, src + b * srcBlock, n, to, ldd)
-        }
+        checkPlacement(blocks, rows, n, first: first, block: dstBlock, ld: ldd, count: count)
+        tk_place_rows(blocks, rows, n, src, srcBlock, dst, first, dstBlock, ldd, count)
     }
 
-    /// `placeRows` with block b's `rows` rows written by `write(b, start)`, which must fill
-    /// `rows * ldd` floats from `start` (values, then zeros to each row's end).
-    public static func placeRows(_ blocks: Int, _ rows: Int, to dst: UnsafeMutablePointer<Float>, first: Int,
-                                 block dstBlock: Int, ld ldd: Int, count: Int,
-                                 _ write: (Int, UnsafeMutablePointer<Float>) -> Void) {
-        var done = 0
-        for b in 0..<blocks {
-            let start = first + b * dstBlock
-            precondition(start >= done && start + rows * ldd <= count, "placeRows: block \(b) overlaps or ends past \(count)")
-            (dst + done).update(repeating: 0, count: start - done)
-            write(b, dst + start)
-            done = start + rows * ldd
-        }
-        (dst + done).update(repeating: 0, count: count - done)
+    /// Traps unless `blocks` blocks of `rows` rows, `ldd` apart from `first`, `dstBlock` apart,
+    /// lie in order without overlap within `count` floats and rows of `n` fit in `ldd`: the
+    /// layout the placing kernels (`tk_place_*`) write.
+    public static func checkPlacement(_ blocks: Int, _ rows: Int, _ n: Int, first: Int, block dstBlock: Int, ld ldd: Int,
+                                      count: Int) {
+        precondition(n <= ldd && first >= 0 && (blocks <= 1 || dstBlock >= rows * ldd)
+                     && first + Swift.max(blocks - 1, 0) * dstBlock + rows * ldd <= count,
+                     "placeRows: \(blocks) blocks of \(rows) rows of \(n) (ld \(ldd)) from \(first), \(dstBlock) apart, overlap or end past \(count)")
+    }
+
+    /// `copyRows` for each of `planes` planes: plane p's rows from `src + p * srcPlane` to
+    /// `dst + p * dstPlane`, in one call.
+    public static func copyPlanes(_ planes: Int, _ rows: Int, _ n: Int, from src: UnsafePointer<Float>, plane srcPlane: Int,
+                                  ld lds: Int, to dst: UnsafeMutablePointer<Float>, plane dstPlane: Int, ld ldd: Int) {
+        tk_copy_planes(planes, rows, n, src, srcPlane, lds, dst, dstPlane, ldd)
     }
 
     /// `rows` rows of `n` values with a step along each row: `dst[r*ldd + j*dstStep] =

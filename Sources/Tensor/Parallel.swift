@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// Raw pointers cross into `concurrentPerform`'s `@Sendable` closure through this box.
@@ -25,6 +26,21 @@ public enum Parallel {
 
     /// Below this many elements a loop runs serially: a dispatch costs more than it saves.
     public static let minimumWork = 1 << 16
+
+    /// Runs `body(worker, task)` for every task below `count` on up to `workers` workers
+    /// (`worker` < workers, for per-worker scratch), each taking the next task when it comes
+    /// free, so a worker slowed by other load takes fewer. Which worker runs a task depends on
+    /// timing: tasks must be independent of each other and of the worker that runs them.
+    public static func tasks(_ count: Int, workers: Int, _ body: @Sendable (_ worker: Int, _ task: Int) -> Void) {
+        let level = tk_isa_thread_override()
+        let workers = Swift.max(1, Swift.min(workers, count))
+        if WorkerPool.run(workers: workers, tasks: count, level: level, body) { return }
+        // The pool is busy (another thread's region, or a call from inside a task): tasks in
+        // turn on Dispatch's threads.
+        VectorISA.concurrentPerform(iterations: workers) { w in
+            for t in Swift.stride(from: w, to: count, by: workers) { body(w, t) }
+        }
+    }
 
     /// Runs `body(start, end)` over `0..<n` in contiguous chunks, in parallel when `n` is large.
     @inlinable

@@ -38,10 +38,15 @@ public enum VectorISA: String, CaseIterable, Sendable {
     public static func force(_ isa: VectorISA) -> Bool { tk_isa_force(isa.c) != 0 }
 
     /// Runs `body` for `iterations` on worker threads, each using the calling thread's level
-    /// (`force`), as `DispatchQueue.concurrentPerform` does.
+    /// (`force`), as `DispatchQueue.concurrentPerform` does: on Topiary's pool (`WorkerPool`),
+    /// else on Dispatch's threads.
     @usableFromInline
     package static func concurrentPerform(iterations: Int, _ body: @Sendable (Int) -> Void) {
         let level = tk_isa_thread_override()
+        if WorkerPool.run(workers: Swift.min(iterations, WorkerPool.processors), tasks: iterations, level: level, { _, i in body(i) }) {
+            return
+        }
+        // The pool is busy (another thread's region, or a call from inside a task).
         DispatchQueue.concurrentPerform(iterations: iterations) { i in
             let saved = tk_isa_set_thread_override(level)
             defer { _ = tk_isa_set_thread_override(saved) }

@@ -129,6 +129,47 @@ void tk_bn_backward_input(size_t n, const float *dy, const float *x, float mean,
 void tk_bn_backward_input_rows(size_t rows, size_t n, const float *dy, const float *x, float mean, float inv,
                                float scale, float shift, float k, float meanDy, float meanDyH, int clamp, float *dx,
                                size_t ldx);
+// Plane batches: the per-plane kernels above over `planes` consecutive planes (a sample's
+// channels) in one call, plane p with its channel's parameters mean[p], inv[p], ...: the same
+// bits as one call per plane, without the per-call cost that dominated on small maps.
+
+/// Writes plane p's `rows` rows of n floats (src + p*src_plane, rows n apart) to
+/// dst + first + p*dst_plane, rows ldd apart, each followed by ldd - n zeros, and zeros
+/// everywhere else in dst[0 ..< count]: each float written once. Planes must not overlap and
+/// must end within count.
+void tk_place_rows(size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, float *dst, size_t first,
+                   size_t dst_plane, size_t ldd, size_t count);
+/// tk_place_rows of tk_bn_normalize_rows(clamp, no residual) applied to contiguous planes x.
+void tk_place_bn_normalized(size_t planes, size_t rows, size_t n, const float *x, const float *mean, const float *inv,
+                            const float *scale, const float *shift, int clamp, float *dst, size_t first,
+                            size_t dst_plane, size_t ldd, size_t count);
+/// tk_place_rows of tk_bn_backward_input_rows' values (clamp 0, 1 or 2) of contiguous planes dy, x.
+void tk_place_bn_input_gradient(size_t planes, size_t rows, size_t n, const float *dy, const float *x, const float *mean,
+                                const float *inv, const float *scale, const float *shift, const float *k,
+                                const float *meanDy, const float *meanDyH, int clamp, float *dst, size_t first,
+                                size_t dst_plane, size_t ldd, size_t count);
+/// tk_copy_rows for each of `planes` planes, src + p*src_plane to dst + p*dst_plane.
+void tk_copy_planes(size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, size_t lds, float *dst,
+                    size_t dst_plane, size_t ldd);
+/// out[p] = tk_sum of plane p (n values).
+void tk_plane_sums(size_t planes, size_t n, const float *x, float *out);
+/// out[p] = tk_sum_squared_deviations of plane p from mean[p].
+void tk_plane_squared_deviations(size_t planes, size_t n, const float *x, const float *mean, float *out);
+/// tk_bn_normalize_rows of each plane: plane p's rows at x + p*x_plane (ldx apart) into
+/// y + p*y_plane (ldy apart), s (when given) laid out as y.
+void tk_bn_normalize_planes(size_t planes, size_t rows, size_t n, const float *x, size_t x_plane, size_t ldx,
+                            const float *mean, const float *inv, const float *scale, const float *shift, int clamp,
+                            const float *s, float *y, size_t y_plane, size_t ldy);
+/// sums[2p], sums[2p+1]: tk_bn_backward_sums (clamp 0; inv, scale, shift unused),
+/// tk_bn_backward_sums_relu (1) or tk_bn_backward_sums_relu6 (2) of plane p.
+void tk_bn_backward_plane_sums(size_t planes, size_t n, const float *dy, const float *x, const float *mean,
+                               const float *inv, const float *scale, const float *shift, int clamp, float *sums);
+/// tk_bn_backward_input (clamp 0; scale, shift unused), tk_bn_backward_input_relu (1) or
+/// tk_bn_backward_input_relu6 (2) of plane p.
+void tk_bn_backward_input_planes(size_t planes, size_t n, const float *dy, const float *x, const float *mean,
+                                 const float *inv, const float *scale, const float *shift, const float *k,
+                                 const float *meanDy, const float *meanDyH, int clamp, float *dx);
+
 /// PyTorch's SGD: d = g + wd w; without `buf` w -= lr d; with it buf = mu buf + d and
 /// w -= lr (nesterov ? d + mu buf : buf). Where mask[i] == 0 (mask may be NULL) w and buf become 0.
 void tk_sgd(size_t n, float *w, const float *g, float *buf, const float *mask, float lr, float mu, float wd, int nesterov);
