@@ -70,8 +70,9 @@
                                 const float *meanDy, const float *meanDyH, int clamp, float *dst, size_t first, \
                                 size_t dst_plane, size_t ldd, size_t count), \
       (planes, rows, n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, clamp, dst, first, dst_plane, ldd, count)) \
-    V(copy_planes, (size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, size_t lds, float *dst, \
-                    size_t dst_plane, size_t ldd), (planes, rows, n, src, src_plane, lds, dst, dst_plane, ldd)) \
+    V(copy_planes, (size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, size_t lds, \
+                    const float *add, float *dst, size_t dst_plane, size_t ldd), \
+      (planes, rows, n, src, src_plane, lds, add, dst, dst_plane, ldd)) \
     V(plane_sums, (size_t planes, size_t n, const float *x, float *out), (planes, n, x, out)) \
     V(plane_squared_deviations, (size_t planes, size_t n, const float *x, const float *mean, float *out), \
       (planes, n, x, mean, out)) \

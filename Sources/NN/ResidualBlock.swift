@@ -117,13 +117,13 @@ public final class ResidualBlock: Layer {
             let g = relu2.backward(dy)
             var d = Self.backward(g, through: bn2, conv2)
             d = relu1.backward(d)
-            let main = Self.backward(d, through: bn1, planeSums: conv2.sparse.inputPlaneSums, conv1)
-            let side: Tensor
-            if let (c, b) = projection {
-                side = Self.backward(g, through: b, c)
-            } else {
-                side = g
+            let side = projection.map { Self.backward(g, through: $0.bn, $0.conv) } ?? g
+            let planeSums = conv2.sparse.inputPlaneSums
+            if bn1.lastTrainingStep, conv1.acceptsBatchNormGradient, conv1.addsToInputGradient {
+                // conv1 adds the shortcut's gradient as it writes its own (the same bits as the sum below).
+                return conv1.backward(bn1.backwardDeferringInput(d, planeSums: planeSums), adding: side)
             }
+            let main = Self.backward(d, through: bn1, planeSums: planeSums, conv1)
             gradInput.resize(main.shape)
             let n = main.count, a = main.data, s = side.data, o = gradInput.data
             Ops.add(n, a, s, into: o)

@@ -214,14 +214,24 @@ extension Conv2d {
     /// its input gradient, which is this layer's dy, is computed plane by plane as each sample's
     /// dy is staged, never written. The same bits as `backward(bn.backward(dy))`. Only where
     /// `acceptsBatchNormGradient`.
-    func backward(_ bn: BatchNormInputGradient) -> Tensor {
+    ///
+    /// With `side` (only where `addsToInputGradient`), the input gradient returned is this
+    /// layer's plus `side`, added as each sample's is written: a residual block's sum of its
+    /// two paths, the bits of `Ops.add` after.
+    func backward(_ bn: BatchNormInputGradient, adding side: Tensor? = nil) -> Tensor {
         OpProfile.measure(.convolution) {
             precondition(acceptsBatchNormGradient, "\(summary): a deferred BatchNorm gradient needs a sparse forward and no bias")
             let x = input!
             precondition(bn.channels == outChannels, "\(summary): BatchNorm gradient of \(bn.channels) channels")
-            return sparseBackward(nil, from: bn, x, geometry(x.shape))
+            precondition(side == nil || (addsToInputGradient && side!.shape == x.shape),
+                         "\(summary): an added gradient needs stride 1 and the input's shape")
+            return sparseBackward(nil, from: bn, x, geometry(x.shape), adding: side)
         }
     }
+
+    /// Whether `backward(_:adding:)` can add to its input gradient: unstrided, so that every
+    /// input position's gradient is written once (strided, positions no window reads get 0).
+    var addsToInputGradient: Bool { stride == 1 && computesInputGradient }
 
     /// This layer's evaluation output followed by `bn`'s evaluation forward (with `activation`
     /// fused, or adding `shortcut` then ReLU), in one pass when this layer runs sparse: each
@@ -273,10 +283,13 @@ extension Conv2d {
 
     /// The inverse of `pad` for gradients: each input position's value from its phase plane,
     /// zero where no output reads it (a phase not stored, rows or columns past the last window).
-    private static func unpad(_ sg: SparseConvGeometry, _ from: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+    /// With `side` (stride 1 only), each value written is the gradient plus side's.
+    private static func unpad(_ sg: SparseConvGeometry, _ from: UnsafePointer<Float>, adding side: UnsafePointer<Float>? = nil,
+                              into dx: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
+        precondition(side == nil || st == 1, "unpad: adding needs stride 1")
         if st == 1 {
-            Ops.copyPlanes(c, h, w, from: from + p * wq + p, plane: sg.plane, ld: wq, to: dx, plane: h * w, ld: w)
+            Ops.copyPlanes(c, h, w, from: from + p * wq + p, plane: sg.plane, ld: wq, adding: side, to: dx, plane: h * w, ld: w)
             return
         }
         dx.update(repeating: 0, count: c * h * w)
@@ -296,7 +309,8 @@ extension Conv2d {
     ///
     /// With `bn` (`backward(_:)` of a `BatchNormInputGradient`) instead of `dy`, each sample's
     /// dy planes are that BatchNorm's input gradient, computed as they are staged.
-    func sparseBackward(_ dy: Tensor?, from bn: BatchNormInputGradient? = nil, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
+    func sparseBackward(_ dy: Tensor?, from bn: BatchNormInputGradient? = nil, _ x: Tensor, _ g: ConvGeometry,
+                        adding side: Tensor? = nil) -> Tensor {
         let n = x.shape[0], o = outChannels, c = inChannels, sg = SparseConvGeometry(g: g), plan = sparseConvPlan(sg)
         let area = g.outputArea, oh = g.outputHeight, ow = g.outputWidth, len = sg.length, wq = sg.wq
         let inputGradient = computesInputGradient, sparseGradient = !SparseKernels.needsDenseWeightGradients
@@ -309,6 +323,7 @@ extension Conv2d {
                                              SparseLayerState.workers(nnz * len * n)))
         let args = SparseArgs(plan: plan, w: weight.value.data)
         let dyp = dy.map { SendablePointer($0.data) }, dxp = SendablePointer(gradInput.data), xp = SendablePointer(x.data)
+        let sidep = side.map { SendablePointer($0.data) }
         let inSize = c * g.height * g.width
         // Per worker: dy staged in the kernels' layout (wq-wide rows in zero margins), the dx
         // phase planes, the input's phase planes again.
@@ -317,6 +332,7 @@ extension Conv2d {
         // With a normalised input: its BatchNorm's backward sums per plane, while dx and x are in cache.
         let norm = sparse.inputNormalization, plane = g.height * g.width
         precondition(norm == nil || sparseGradient, "\(summary): a dense weight gradient needs the normalised input")
+        precondition(norm == nil || side == nil, "\(summary): the input's BatchNorm sums need the input gradient alone")
         sparse.hasInputPlaneSums = norm != nil && inputGradient
         if sparse.hasInputPlaneSums { sparse.planeSums.resize([n, c, 2]) }
         let sums = sparse.hasInputPlaneSums ? SendablePointer(sparse.planeSums.data) : nil
@@ -344,7 +360,7 @@ extension Conv2d {
                 guard inputGradient else { continue }
                 args.plan.transposed.multiply(rows: 0, sg.planes, weight: args.w, x: dys, y: dxPlanes, ldy: sg.plane,
                                               length: sg.plane, accumulate: false)
-                Self.unpad(sg, dxPlanes, into: dxp.p + s * inSize)
+                Self.unpad(sg, dxPlanes, adding: sidep.map { UnsafePointer($0.p + s * inSize) }, into: dxp.p + s * inSize)
                 if let norm, let sums {
                     norm.backwardSums(c, count: plane, dy: dxp.p + s * inSize, x: xp.p + s * inSize, into: sums.p + 2 * s * c)
                 }

@@ -59,10 +59,12 @@ public enum Ops {
     }
 
     /// `copyRows` for each of `planes` planes: plane p's rows from `src + p * srcPlane` to
-    /// `dst + p * dstPlane`, in one call.
+    /// `dst + p * dstPlane`, in one call; with `add` (laid out as `dst`), each value written is
+    /// the copied one plus add's (the bits of `Ops.add`).
     public static func copyPlanes(_ planes: Int, _ rows: Int, _ n: Int, from src: UnsafePointer<Float>, plane srcPlane: Int,
-                                  ld lds: Int, to dst: UnsafeMutablePointer<Float>, plane dstPlane: Int, ld ldd: Int) {
-        tk_copy_planes(planes, rows, n, src, srcPlane, lds, dst, dstPlane, ldd)
+                                  ld lds: Int, adding add: UnsafePointer<Float>? = nil, to dst: UnsafeMutablePointer<Float>,
+                                  plane dstPlane: Int, ld ldd: Int) {
+        tk_copy_planes(planes, rows, n, src, srcPlane, lds, add, dst, dstPlane, ldd)
     }
 
     /// `rows` rows of `n` values with a step along each row: `dst[r*ldd + j*dstStep] =

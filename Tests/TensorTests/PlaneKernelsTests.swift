@@ -144,6 +144,20 @@ struct PlaneKernelsTests {
                     for r in 0..<rows { for j in 0..<n { want[p * dstPlane + r * ldd + j] = src[p * srcPlane + r * lds + j] } }
                 }
                 #expect(dst == want, "\(planes)x\(rows)x\(n) \(isa)")
+                // Adding: each value is the copied one plus add's (laid out as dst), as tk_add sums them.
+                let add = values(planes * dstPlane, seed: 32)
+                var sum = [Float](repeating: -7, count: planes * dstPlane)
+                Ops.copyPlanes(planes, rows, n, from: src, plane: srcPlane, ld: lds, adding: add, to: &sum, plane: dstPlane, ld: ldd)
+                var wantSum = [Float](repeating: -7, count: planes * dstPlane)
+                for p in 0..<planes {
+                    for r in 0..<rows {
+                        let at = p * dstPlane + r * ldd
+                        var row = [Float](repeating: 0, count: n)
+                        tk_add(n, Array(src[(p * srcPlane + r * lds)...]), Array(add[at...]), &row)
+                        wantSum.replaceSubrange(at..<(at + n), with: row)
+                    }
+                }
+                #expect(sum == wantSum, "adding \(planes)x\(rows)x\(n) \(isa)")
             }
         }
     }
