@@ -71,8 +71,8 @@
                                 size_t dst_plane, size_t ldd, size_t count), \
       (planes, rows, n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, clamp, dst, first, dst_plane, ldd, count)) \
     V(copy_planes, (size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, size_t lds, \
-                    const float *add, float *dst, size_t dst_plane, size_t ldd), \
-      (planes, rows, n, src, src_plane, lds, add, dst, dst_plane, ldd)) \
+                    const float *add, const float *mask, float *dst, size_t dst_plane, size_t ldd), \
+      (planes, rows, n, src, src_plane, lds, add, mask, dst, dst_plane, ldd)) \
     V(plane_sums, (size_t planes, size_t n, const float *x, float *out), (planes, n, x, out)) \
     V(plane_squared_deviations, (size_t planes, size_t n, const float *x, const float *mean, float *out), \
       (planes, n, x, mean, out)) \

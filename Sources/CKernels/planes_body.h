@@ -65,17 +65,24 @@ void TK_VARIANT(place_bn_input_gradient)(size_t planes, size_t rows, size_t n, c
 }
 #undef TK_PLACE
 
-// With `add` (laid out as dst) each value is add's plus the copied one, tk_add's expression:
-// a residual block's input gradient, the main path's (copied) plus the shortcut's.
+// With `add` (laid out as dst) each value is the copied one plus add's, tk_add's expression:
+// a residual block's input gradient, the main path's (copied) plus the shortcut's. With
+// `mask` too, that sum through tk_relu_backward with mask as the ReLU's output: the gradient
+// at the input of the ReLU that produced the block's input.
 __attribute__((no_builtin("memcpy")))
 void TK_VARIANT(copy_planes)(size_t planes, size_t rows, size_t n, const float *restrict src, size_t src_plane,
-                             size_t lds, const float *restrict add, float *restrict dst, size_t dst_plane, size_t ldd) {
+                             size_t lds, const float *restrict add, const float *restrict mask, float *restrict dst,
+                             size_t dst_plane, size_t ldd) {
     for (size_t p = 0; p < planes; p++)
         for (size_t r = 0; r < rows; r++) {
             const float *restrict s = src + p * src_plane + r * lds;
             float *restrict d = dst + p * dst_plane + r * ldd;
-            if (add) {
-                const float *restrict a = add + p * dst_plane + r * ldd;
+            const size_t at = p * dst_plane + r * ldd;
+            if (add && mask) {
+                const float *restrict a = add + at, *restrict y = mask + at;
+                for (size_t j = 0; j < n; j++) { float g = s[j] + a[j]; d[j] = y[j] > 0 ? g : 0; }
+            } else if (add) {
+                const float *restrict a = add + at;
                 for (size_t j = 0; j < n; j++) d[j] = s[j] + a[j];
             } else {
                 for (size_t j = 0; j < n; j++) d[j] = s[j];

@@ -26,6 +26,9 @@ public final class ReLU: Activation, BatchNormFusable {
     var expectsFusedInput = false
     /// Whether the last forward was such a pass-through.
     private var passedThrough = false
+    /// Set by the layer after it when the gradient that layer's backward returns already has
+    /// this layer's mask applied (`gradientArrivesMasked`): the next backward passes it on.
+    private var gradientMasked = false
     var clampsAtSix: Bool { false }
     public init(name: String = "") { self.name = name }
     public var summary: String { "ReLU" }
@@ -34,6 +37,7 @@ public final class ReLU: Activation, BatchNormFusable {
         OpProfile.measure(.activation) {
             passedThrough = expectsFusedInput && x === output
             expectsFusedInput = false
+            gradientMasked = false
             if !passedThrough {
                 output.resize(x.shape)
                 let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
@@ -49,8 +53,14 @@ public final class ReLU: Activation, BatchNormFusable {
     func tookFusedOutput() {
         passedThrough = false
         expectsFusedInput = false
+        gradientMasked = false
         observer?(output)
     }
+
+    /// Tells this layer that the gradient its next backward receives is already zero where its
+    /// output is (the layer after it masked it as it computed it, `ResidualBlock`): the
+    /// backward passes it on, the same bits as masking it again.
+    func gradientArrivesMasked() { gradientMasked = true }
 
     /// Stands for `forward` when the BatchNorm2d before it fused it and the layer after both
     /// applies them as it reads its input (`ResidualBlock`'s chained training step): no output
@@ -59,11 +69,15 @@ public final class ReLU: Activation, BatchNormFusable {
         precondition(observer == nil, "\(name): an observed activation must write its output")
         passedThrough = true
         expectsFusedInput = false
+        gradientMasked = false
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         OpProfile.measure(.activation) {
-            if passedThrough { return dy }
+            if passedThrough || gradientMasked {
+                gradientMasked = false
+                return dy
+            }
             gradInput.resize(dy.shape)
             let yp = SendablePointer(output.data), gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data)
             Parallel.forChunks(dy.count) { lo, hi in tk_relu_backward(hi - lo, yp.p + lo, gp.p + lo, dp.p + lo) }

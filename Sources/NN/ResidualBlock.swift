@@ -12,6 +12,9 @@ public final class ResidualBlock: Layer {
     /// nil for the identity shortcut.
     public let projection: (conv: Conv2d, bn: BatchNorm2d)?
     let relu2: ReLU
+    /// The ReLU whose output is this block's input in the current training step (set by
+    /// `Sequential`, nil when unknown): backward may apply its mask (`ReLU.gradientArrivesMasked`).
+    weak var inputReLU: ReLU?
     private let gradInput = Tensor(shape: [0])
     public let inChannels: Int, outChannels: Int, stride: Int
     /// Channels between the two convolutions (`outChannels` unless compacted).
@@ -120,8 +123,14 @@ public final class ResidualBlock: Layer {
             let side = projection.map { Self.backward(g, through: $0.bn, $0.conv) } ?? g
             let planeSums = conv2.sparse.inputPlaneSums
             if bn1.lastTrainingStep, conv1.acceptsBatchNormGradient, conv1.addsToInputGradient {
-                // conv1 adds the shortcut's gradient as it writes its own (the same bits as the sum below).
-                return conv1.backward(bn1.backwardDeferringInput(d, planeSums: planeSums), adding: side)
+                // conv1 adds the shortcut's gradient as it writes its own (the same bits as the
+                // sum below) and, when the ReLU before this block produced its input, applies
+                // that ReLU's mask too, which that ReLU's backward then skips.
+                let relu = inputReLU.flatMap { $0.output === conv1.input ? $0 : nil }
+                let dx = conv1.backward(bn1.backwardDeferringInput(d, planeSums: planeSums), adding: side,
+                                        maskingByInput: relu != nil)
+                relu?.gradientArrivesMasked()
+                return dx
             }
             let main = Self.backward(d, through: bn1, planeSums: planeSums, conv1)
             gradInput.resize(main.shape)

@@ -29,10 +29,20 @@ public final class Sequential: Layer {
     /// after it in the same pass (`BatchNorm2d.fuse`), which then passes its input on. For
     /// profilers that time the layers one by one.
     package func forwardLayer(_ i: Int, _ h: Tensor, training: Bool) -> Tensor {
+        if let block = layers[i] as? ResidualBlock {
+            // Its backward may apply the mask of the ReLU that produced its input (`ResidualBlock.inputReLU`).
+            block.inputReLU = training && i > 0 ? Self.relu(before: layers[i - 1], producing: h) : nil
+        }
         if let bn = layers[i] as? BatchNorm2d, let a = bn.fusedActivation, i + 1 < layers.count, layers[i + 1] === a {
             return bn.forward(h, training: training, fusing: a)
         }
         return layers[i].forward(h, training: training)
+    }
+
+    /// The ReLU whose output `h` is when `layer` (a ReLU, or a residual block ending in one) produced it.
+    private static func relu(before layer: any Layer, producing h: Tensor) -> ReLU? {
+        let relu = (layer as? ReLU) ?? (layer as? ResidualBlock)?.relu2
+        return relu.flatMap { $0.output === h ? $0 : nil }
     }
 
     /// Evaluation without backward (`Layer.infer`): a pruned convolution followed by a

@@ -217,15 +217,18 @@ extension Conv2d {
     ///
     /// With `side` (only where `addsToInputGradient`), the input gradient returned is this
     /// layer's plus `side`, added as each sample's is written: a residual block's sum of its
-    /// two paths, the bits of `Ops.add` after.
-    func backward(_ bn: BatchNormInputGradient, adding side: Tensor? = nil) -> Tensor {
+    /// two paths, the bits of `Ops.add` after. With `maskingByInput` too, that sum is zero
+    /// where this layer's input is not positive: the backward of the ReLU that produced the
+    /// input (the bits of `ReLU.backward`), when that ReLU's output is this layer's input.
+    func backward(_ bn: BatchNormInputGradient, adding side: Tensor? = nil, maskingByInput: Bool = false) -> Tensor {
         OpProfile.measure(.convolution) {
             precondition(acceptsBatchNormGradient, "\(summary): a deferred BatchNorm gradient needs a sparse forward and no bias")
             let x = input!
             precondition(bn.channels == outChannels, "\(summary): BatchNorm gradient of \(bn.channels) channels")
             precondition(side == nil || (addsToInputGradient && side!.shape == x.shape),
                          "\(summary): an added gradient needs stride 1 and the input's shape")
-            return sparseBackward(nil, from: bn, x, geometry(x.shape), adding: side)
+            precondition(!maskingByInput || side != nil, "\(summary): the input's mask applies to an added gradient")
+            return sparseBackward(nil, from: bn, x, geometry(x.shape), adding: side, maskingByInput: maskingByInput)
         }
     }
 
@@ -283,13 +286,15 @@ extension Conv2d {
 
     /// The inverse of `pad` for gradients: each input position's value from its phase plane,
     /// zero where no output reads it (a phase not stored, rows or columns past the last window).
-    /// With `side` (stride 1 only), each value written is the gradient plus side's.
+    /// With `side` (stride 1 only), each value written is the gradient plus side's, zero where
+    /// `mask` (given) is not positive.
     private static func unpad(_ sg: SparseConvGeometry, _ from: UnsafePointer<Float>, adding side: UnsafePointer<Float>? = nil,
-                              into dx: UnsafeMutablePointer<Float>) {
+                              masking mask: UnsafePointer<Float>? = nil, into dx: UnsafeMutablePointer<Float>) {
         let c = sg.g.channels, h = sg.g.height, w = sg.g.width, p = sg.g.padY, wq = sg.wq, st = sg.s
         precondition(side == nil || st == 1, "unpad: adding needs stride 1")
         if st == 1 {
-            Ops.copyPlanes(c, h, w, from: from + p * wq + p, plane: sg.plane, ld: wq, adding: side, to: dx, plane: h * w, ld: w)
+            Ops.copyPlanes(c, h, w, from: from + p * wq + p, plane: sg.plane, ld: wq, adding: side, masking: mask, to: dx,
+                           plane: h * w, ld: w)
             return
         }
         dx.update(repeating: 0, count: c * h * w)
@@ -310,7 +315,7 @@ extension Conv2d {
     /// With `bn` (`backward(_:)` of a `BatchNormInputGradient`) instead of `dy`, each sample's
     /// dy planes are that BatchNorm's input gradient, computed as they are staged.
     func sparseBackward(_ dy: Tensor?, from bn: BatchNormInputGradient? = nil, _ x: Tensor, _ g: ConvGeometry,
-                        adding side: Tensor? = nil) -> Tensor {
+                        adding side: Tensor? = nil, maskingByInput: Bool = false) -> Tensor {
         let n = x.shape[0], o = outChannels, c = inChannels, sg = SparseConvGeometry(g: g), plan = sparseConvPlan(sg)
         let area = g.outputArea, oh = g.outputHeight, ow = g.outputWidth, len = sg.length, wq = sg.wq
         let inputGradient = computesInputGradient, sparseGradient = !SparseKernels.needsDenseWeightGradients
@@ -360,7 +365,8 @@ extension Conv2d {
                 guard inputGradient else { continue }
                 args.plan.transposed.multiply(rows: 0, sg.planes, weight: args.w, x: dys, y: dxPlanes, ldy: sg.plane,
                                               length: sg.plane, accumulate: false)
-                Self.unpad(sg, dxPlanes, adding: sidep.map { UnsafePointer($0.p + s * inSize) }, into: dxp.p + s * inSize)
+                Self.unpad(sg, dxPlanes, adding: sidep.map { UnsafePointer($0.p + s * inSize) },
+                           masking: maskingByInput ? xp.p + s * inSize : nil, into: dxp.p + s * inSize)
                 if let norm, let sums {
                     norm.backwardSums(c, count: plane, dy: dxp.p + s * inSize, x: xp.p + s * inSize, into: sums.p + 2 * s * c)
                 }

@@ -60,11 +60,13 @@ public enum Ops {
 
     /// `copyRows` for each of `planes` planes: plane p's rows from `src + p * srcPlane` to
     /// `dst + p * dstPlane`, in one call; with `add` (laid out as `dst`), each value written is
-    /// the copied one plus add's (the bits of `Ops.add`).
+    /// the copied one plus add's (the bits of `Ops.add`), and with `mask` too, that sum where
+    /// mask > 0, else 0 (the bits of ReLU's backward with `mask` as its output).
     public static func copyPlanes(_ planes: Int, _ rows: Int, _ n: Int, from src: UnsafePointer<Float>, plane srcPlane: Int,
-                                  ld lds: Int, adding add: UnsafePointer<Float>? = nil, to dst: UnsafeMutablePointer<Float>,
-                                  plane dstPlane: Int, ld ldd: Int) {
-        tk_copy_planes(planes, rows, n, src, srcPlane, lds, add, dst, dstPlane, ldd)
+                                  ld lds: Int, adding add: UnsafePointer<Float>? = nil, masking mask: UnsafePointer<Float>? = nil,
+                                  to dst: UnsafeMutablePointer<Float>, plane dstPlane: Int, ld ldd: Int) {
+        precondition(mask == nil || add != nil, "copyPlanes: a mask applies to a sum")
+        tk_copy_planes(planes, rows, n, src, srcPlane, lds, add, mask, dst, dstPlane, ldd)
     }
 
     /// `rows` rows of `n` values with a step along each row: `dst[r*ldd + j*dstStep] =

@@ -56,4 +56,40 @@ struct ChainedResidualTrainingTests {
         // The fixture exercises relu1's mask through bn1's gradients: some nonzero.
         #expect(reference.contains { $0.contains { $0 != 0 } })
     }
+
+    /// In a network, a block whose input a ReLU produced (the ReLU before it, or the previous
+    /// block's last) applies that ReLU's mask as its conv1 writes the input gradient, and the
+    /// ReLU's backward passes it on: the same bits as the layers one by one, two steps.
+    @Test(arguments: [1, 2])
+    func blocksApplyTheMaskOfTheReLUBeforeThem(_ threads: Int) {
+        func run(network: Bool) -> [[Float]] {
+            var rng = RNG(seed: 4, stream: "masked")
+            let relu = ReLU(), blocks = [sparseResidualBlock(6, 6, stride: 1, &rng), sparseResidualBlock(6, 6, stride: 1, &rng)]
+            let net = Sequential([relu] + blocks)
+            // The reference turns chaining off as in `run` above, so it runs every layer's own backward.
+            if !network { for b in blocks { b.relu1.observer = { _ in } } }
+            var results: [[Float]] = []
+            Parallel.withThreads(threads) {
+                for _ in 0..<2 {
+                    let x = randomTensor([3, 6, 7, 7], &rng), dy = randomTensor([3, 6, 7, 7], &rng)
+                    for p in net.parameters { p.grad.fill(0) }
+                    if network {
+                        results.append(net.forward(x, training: true).array)
+                        results.append(net.backward(dy).array)
+                        #expect(blocks[0].inputReLU === relu && blocks[1].inputReLU === blocks[0].relu2, "the links are set")
+                        #expect(relu.gradInput.count == 0, "the first ReLU passed the masked gradient on")
+                    } else {
+                        results.append(blocks.reduce(relu.forward(x, training: true)) { $1.forward($0, training: true) }.array)
+                        results.append(relu.backward(blocks.reversed().reduce(dy) { layerByLayerBackward($1, $0) }).array)
+                    }
+                    results += net.parameters.map { $0.grad.array }
+                }
+            }
+            return results
+        }
+        let masked = run(network: true), reference = run(network: false)
+        #expect(masked.count == reference.count)
+        for (i, (a, b)) in zip(masked, reference).enumerated() { #expect(a == b, "\(threads) threads: result \(i) differs") }
+        #expect(reference[1].contains { $0 == 0 } && reference[1].contains { $0 != 0 }, "the input gradient is masked somewhere")
+    }
 }

@@ -149,9 +149,11 @@ void tk_place_bn_input_gradient(size_t planes, size_t rows, size_t n, const floa
                                 const float *meanDy, const float *meanDyH, int clamp, float *dst, size_t first,
                                 size_t dst_plane, size_t ldd, size_t count);
 /// tk_copy_rows for each of `planes` planes, src + p*src_plane to dst + p*dst_plane; with
-/// `add` (NULL: none), laid out as dst, each value written is src's + add's (tk_add's bits).
+/// `add` (NULL: none), laid out as dst, each value written is src's + add's (tk_add's bits);
+/// with `add` and `mask` (laid out as dst), that sum where mask > 0, else 0 (tk_relu_backward
+/// of the sum, mask being the ReLU's output). `mask` without `add` is ignored.
 void tk_copy_planes(size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, size_t lds,
-                    const float *add, float *dst, size_t dst_plane, size_t ldd);
+                    const float *add, const float *mask, float *dst, size_t dst_plane, size_t ldd);
 /// out[p] = tk_sum of plane p (n values).
 void tk_plane_sums(size_t planes, size_t n, const float *x, float *out);
 /// out[p] = tk_sum_squared_deviations of plane p from mean[p].
