@@ -164,21 +164,38 @@ void TK_VARIANT(copy_rows_zeroing)(size_t rows, size_t n, const float *restrict 
     }
 }
 
-// copy_rows with a step along the rows. Steps 1 and 2 get loops of their own, so that the
-// compiler vectorises them with shuffles (a stride-2 convolution's phase planes); other steps
-// run the general loop.
+// copy_rows with a step along the rows. Step 2 (a stride-2 convolution's phase planes and
+// back) runs 16 values at a time with two-source shuffles: a gather reads s[2j .. 2j+30] as
+// two vectors (the second from s + 15, so nothing past the last value read), a scatter
+// merges into the destination's vectors, keeping its odd positions (another phase's), and
+// stores them back; other steps and the tails run the general loop.
 void TK_VARIANT(copy_strided)(size_t rows, size_t n, const float *restrict src, size_t lds, size_t incs,
                               float *restrict dst, size_t ldd, size_t incd) {
     for (size_t r = 0; r < rows; r++) {
         const float *restrict s = src + r * lds;
         float *restrict d = dst + r * ldd;
+        size_t j = 0;
         if (incs == 2 && incd == 1) {
-            for (size_t j = 0; j < n; j++) d[j] = s[2 * j];
+            for (; j + 16 <= n; j += 16) {
+                tk_f32x16 a, b;
+                __builtin_memcpy(&a, s + 2 * j, sizeof a);
+                __builtin_memcpy(&b, s + 2 * j + 15, sizeof b);
+                tk_f32x16 even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31);
+                __builtin_memcpy(d + j, &even, sizeof even);
+            }
         } else if (incs == 1 && incd == 2) {
-            for (size_t j = 0; j < n; j++) d[2 * j] = s[j];
-        } else {
-            for (size_t j = 0; j < n; j++) d[j * incd] = s[j * incs];
+            for (; j + 16 <= n; j += 16) {
+                tk_f32x16 v, a, b;
+                __builtin_memcpy(&v, s + j, sizeof v);
+                __builtin_memcpy(&a, d + 2 * j, sizeof a);
+                __builtin_memcpy(&b, d + 2 * j + 15, sizeof b);
+                a = __builtin_shufflevector(a, v, 16, 1, 17, 3, 18, 5, 19, 7, 20, 9, 21, 11, 22, 13, 23, 15);
+                b = __builtin_shufflevector(b, v, 0, 24, 2, 25, 4, 26, 6, 27, 8, 28, 10, 29, 12, 30, 14, 31);
+                __builtin_memcpy(d + 2 * j, &a, sizeof a);
+                __builtin_memcpy(d + 2 * j + 15, &b, sizeof b);
+            }
         }
+        for (; j < n; j++) d[j * incd] = s[j * incs];
     }
 }
 

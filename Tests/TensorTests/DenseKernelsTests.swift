@@ -120,7 +120,7 @@ struct DenseKernelsTests {
     /// Rows with a step along them (a strided convolution's phase planes and back): gathers
     /// with steps 2 and 3 and scatters with step 2, each value where the step puts it and
     /// nothing else touched, at every level.
-    @Test(arguments: [(3, 1, 1, 2), (5, 17, 2, 1), (4, 33, 1, 2), (6, 8, 3, 1), (2, 40, 1, 3), (1, 16, 2, 1)])
+    @Test(arguments: [(3, 1, 1, 2), (5, 17, 2, 1), (4, 33, 1, 2), (6, 8, 3, 1), (2, 40, 1, 3), (1, 16, 2, 1), (3, 32, 2, 1), (3, 32, 1, 2)])
     func copyStridedMovesEveryNthValue(_ shape: (Int, Int, Int, Int)) {
         let (rows, n, incs, incd) = shape
         let lds = n * incs + 5, ldd = n * incd + 3
