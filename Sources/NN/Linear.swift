@@ -8,7 +8,7 @@ public final class Linear: InputGradientSkippable {
     public var computesInputGradient = true
     /// This layer's kernels once its weight is masked; nil follows `SparseKernels.mode`.
     public var kernels: KernelMode?
-    private var input: Tensor?
+    var input: Tensor?
     let output = Tensor(shape: [0])
     let gradInput = Tensor(shape: [0])
     /// Sparse kernels' patterns and buffers (SparseLinear.swift).

@@ -47,10 +47,18 @@ public final class Sequential: Layer {
 
     /// Evaluation without backward (`Layer.infer`): a pruned convolution followed by a
     /// BatchNorm2d (and the ReLU or ReLU6 fused with it) computes the three in one pass when it
-    /// runs sparse (`Conv2d.inferFolding`); every other layer as `forward` runs it.
+    /// runs sparse (`Conv2d.inferFolding`), and fully connected layers that run sparse one after
+    /// the other keep the transposed layout between them (`Linear.inferChained`); every other
+    /// layer as `forward` runs it.
     public func infer(_ x: Tensor) -> Tensor {
         var h = x, i = 0
         while i < layers.count {
+            let run = Linear.sparseInferenceRun(layers, from: i)
+            if !run.isEmpty {
+                h = Linear.inferChained(run, h)
+                i += run.count + run.filter { $0.1 != nil }.count
+                continue
+            }
             if let conv = layers[i] as? Conv2d, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2d {
                 let next = bn.fusedActivation.flatMap { i + 2 < layers.count && layers[i + 2] === $0 ? $0 : nil }
                 if let y = conv.inferFolding(h, into: bn, activation: next) {

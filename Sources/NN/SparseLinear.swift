@@ -125,7 +125,7 @@ extension Linear {
         return gradInput
     }
 
-    private func linearPlan(ld: Int) -> SparsePlan {
+    func linearPlan(ld: Int) -> SparsePlan {
         // The thread count is part of the key: the row ranges are split for it.
         return sparse.plan([ld, Parallel.threads]) {
             let m = weight.mask!.data, fin = inFeatures, fout = outFeatures

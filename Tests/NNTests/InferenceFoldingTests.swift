@@ -83,4 +83,36 @@ struct InferenceFoldingTests {
         #expect(block.inferChained(x) == nil, "conv1 runs dense")
         #expect(block.infer(x).array == block.forward(x, training: false).array, "evaluation after a chained training step")
     }
+    /// Fully connected layers that run sparse one after the other (an MLP's) keep the kernels'
+    /// transposed layout between them in `infer` (`Linear.inferChained`): the bits of the
+    /// layers' evaluation forwards, whatever stops a run (a dense layer, an observed ReLU), on
+    /// one and two workers.
+    @Test(arguments: [1, 2])
+    func sparseLinearRunsGiveTheBitsOfTheLayersOneByOne(_ threads: Int) {
+        var rng = RNG(seed: 8, stream: "linear-chain")
+        let widths = [40, 64, 48, 32, 24, 10]
+        var layers: [any Layer] = []
+        for (k, (a, b)) in zip(widths, widths.dropFirst()).enumerated() {
+            let linear = Linear(a, b, rng: &rng)
+            for o in 0..<b { linear.bias!.value[o] = 0.1 * rng.normal() }
+            if k != 3 {  // the fourth stays unmasked (dense): two runs
+                let m = Tensor(shape: linear.weight.value.shape)
+                for i in 0..<m.count { m[i] = rng.uniform() < 0.3 ? 1 : 0 }
+                linear.weight.setMask(m)
+                linear.kernels = .sparse
+            }
+            layers.append(linear)
+            if k < widths.count - 2 { layers.append(ReLU()) }
+        }
+        let net = Sequential(layers), x = randomTensor([19, 40], &rng)
+        Parallel.withThreads(threads) {
+            let oneByOne = layers.reduce(x) { $1.forward($0, training: false) }.array
+            #expect(Linear.sparseInferenceRun(layers, from: 0).count == 3, "a run of three")
+            #expect(net.infer(x).array == oneByOne, "\(threads) workers")
+            (layers[3] as! ReLU).observer = { _ in }  // observed: the first run ends before it
+            #expect(Linear.sparseInferenceRun(layers, from: 0).count == 0, "a run of one does not chain")
+            #expect(net.infer(x).array == oneByOne, "\(threads) workers, observed")
+            #expect(Set(oneByOne).count > 50, "the outputs vary")
+        }
+    }
 }
