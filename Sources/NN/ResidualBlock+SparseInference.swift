@@ -26,7 +26,7 @@ extension ResidualBlock {
             }
             let sg1 = step1.sg, sg2 = step2.sg
             let workers = Swift.max(1, Swift.min(Parallel.threads, n,
-                                                 SparseLayerState.workers((step1.multiplyAdds + step2.multiplyAdds) * n)))
+                                                 SparseLayerState.workers((step1.work + step2.work) * n)))
             let scratch1 = conv1.sparse.scratch(workers, floats: step1.stageFloats + sg1.inputStride)
             let scratch2 = conv2.sparse.scratch(workers, floats: step2.stageFloats + sg2.inputStride)
             let xp = SendablePointer(x.data), inSize = g1.channels * g1.height * g1.width

@@ -71,6 +71,12 @@ struct SparseConvGeometry {
             body(plane * self.plane + top * wq + lo, (ci * h + top * s + a - p) * w + b - p + lo * s, bottom - top, lo..<hi)
         }
     }
+    /// `floats` moved by a sample's copies (padding, staging, unpadding) in units of
+    /// `SparseLayerState.workers`' multiply-adds: a float moved through memory costs about
+    /// what four of the kernels' multiply-adds do, so a very sparse layer on large activations
+    /// (ResNet-20's 64-channel stage at 2% kept) still splits its copies between workers.
+    func copyWork(_ floats: Int) -> Int { 4 * floats }
+
     /// Where kept weight (c, ky, kx) reads a sample's phase planes.
     func offset(channel c: Int, ky: Int, kx: Int) -> Int {
         ((c * phases + ky % s) * phases + kx % s) * plane + ky / s * wq + kx / s
@@ -88,6 +94,9 @@ struct SparseConvStep: Sendable {
     var stageFloats: Int { outChannels * sg.length }
     /// Multiply-adds per sample.
     var multiplyAdds: Int { args.plan.forward.nonzeros * sg.length }
+    /// The work of one sample's forward for `SparseLayerState.workers`: its multiply-adds and
+    /// the floats its copies move (`SparseConvGeometry.copyWork`).
+    var work: Int { multiplyAdds + sg.copyWork(stageFloats + sg.inputStride) }
 
     /// One sample's output rows (`sg.wq` wide, planes `sg.length` apart) from its phase planes.
     func multiply(_ xin: UnsafePointer<Float>, into stage: UnsafeMutablePointer<Float>) {
@@ -136,7 +145,8 @@ extension Conv2d {
     /// This layer's sparse forward on inputs of geometry `g`, one sample at a time; nil when
     /// the dense path should run.
     func sparseStep(_ g: ConvGeometry) -> SparseConvStep? {
-        guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea), mode: kernels) else { return nil }
+        guard supportsSparse, sparse.active(weight, .convolution(outputPixels: g.outputArea, weightsPerOutput: inChannels * kernelHeight * kernelWidth),
+                                           mode: kernels) else { return nil }
         let sg = SparseConvGeometry(g: g)
         return SparseConvStep(sg: sg, args: SparseArgs(plan: sparseConvPlan(sg), w: weight.value.data), outChannels: outChannels,
                               bias: bias.map { SendablePointer($0.value.data) })
@@ -158,7 +168,7 @@ extension Conv2d {
         let shape = [n, o, g.outputHeight, g.outputWidth]
         let epilogue = makeEpilogue?(shape)
         sparse.lastForwardSparse = epilogue == nil
-        let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(step.multiplyAdds * n)))
+        let workers = Swift.max(1, Swift.min(Parallel.threads, n, SparseLayerState.workers(step.work * n)))
         let len = sg.length, oh = g.outputHeight, ow = g.outputWidth, area = g.outputArea, wq = sg.wq
         // Per worker: the output rows as computed (wq wide), the phase planes.
         let scratch = sparse.scratch(workers, floats: step.stageFloats + sg.inputStride)
@@ -325,7 +335,8 @@ extension Conv2d {
         if inputGradient { gradInput.resize(x.shape) }
         let blocks = Self.sampleBlocks(n), nnz = plan.forward.nonzeros
         let workers = Swift.max(1, Swift.min(Parallel.threads, blocks.count - 1,
-                                             SparseLayerState.workers(nnz * len * n)))
+                                             SparseLayerState.workers((nnz * len + sg.copyWork(sg.dyStride(o) + sg.planes * sg.plane
+                                                                                                + sg.inputStride)) * n)))
         let args = SparseArgs(plan: plan, w: weight.value.data)
         let dyp = dy.map { SendablePointer($0.data) }, dxp = SendablePointer(gradInput.data), xp = SendablePointer(x.data)
         let sidep = side.map { SendablePointer($0.data) }

@@ -40,8 +40,13 @@ public enum SparseKernels {
     public static var needsDenseWeightGradients: Bool { denseWeightGradients }
 
     /// The kind of layer a density threshold is for: a fully connected layer, or a
-    /// convolution with `outputPixels` positions per output map.
-    public enum LayerKind: Sendable { case linear, convolution(outputPixels: Int) }
+    /// convolution with `outputPixels` positions per output map and `weightsPerOutput` weights
+    /// in each output's sum (input channels x kernel area; unknown: `Int.max`).
+    public enum LayerKind: Sendable { case linear, convolution(outputPixels: Int, weightsPerOutput: Int = .max) }
+
+    /// Convolutions with at most this many weights per output (a first layer on 3 channels, a
+    /// 1x1 projection of 16 or 32) have the short-row threshold (`threshold(for:)`).
+    public static let shortConvolutionWeights = 32
 
     /// Overrides the measured threshold of fully connected layers (`threshold(for:)`); nil: measured.
     nonisolated(unsafe) public static var linearThreshold: Double?
@@ -56,7 +61,11 @@ public enum SparseKernels {
     /// layer broke even near 20%, a 784x256 one near 35%), 30% against OpenBLAS's. Convolutions
     /// break even later on large maps, where the sparse kernels' per-nonzero work runs longest:
     /// 40% from 32x32 output maps up, 30% from 16x16, 20% below (ResNet-20's 8x8 maps broke
-    /// even near 25%).
+    /// even near 25%). Convolutions with at most `shortConvolutionWeights` weights per output
+    /// run sparse up to 50%: there the dense convolution's fixed costs dominate (`topiary bench
+    /// --calibrate-sparse`: ResNet-20's 3→16 first layer and its 16→32 1x1 stride-2 projection
+    /// were faster sparse from 80% kept down, 1.5x and 1.9x at 80%; its 32→64 projection broke
+    /// even between 50% and 80% in repeated runs).
     public static func threshold(for kind: LayerKind) -> Double {
         threshold(for: kind, linear: linearThreshold, convolution: convolutionThreshold)
     }
@@ -66,8 +75,8 @@ public enum SparseKernels {
         switch kind {
         case .linear:
             linear ?? (BLAS.backend == .oneDNN ? 0.20 : 0.30)
-        case .convolution(let pixels):
-            convolution ?? (pixels >= 32 * 32 ? 0.40 : pixels >= 16 * 16 ? 0.30 : 0.20)
+        case .convolution(let pixels, let weights):
+            convolution ?? (weights <= shortConvolutionWeights ? 0.50 : pixels >= 32 * 32 ? 0.40 : pixels >= 16 * 16 ? 0.30 : 0.20)
         }
     }
 
@@ -84,7 +93,9 @@ public enum SparseKernels {
             "\(Int((threshold(for: kind, linear: linear, convolution: convolution) * 100).rounded()))%"
         }
         let convolutions = [32 * 32, 16 * 16, 1].map { percent(.convolution(outputPixels: $0)) }
-        return "auto (fully connected \(percent(.linear)), convolutions \(convolutions.joined(separator: "/")))"
+        let short = percent(.convolution(outputPixels: 1, weightsPerOutput: shortConvolutionWeights))
+        return "auto (fully connected \(percent(.linear)), convolutions \(convolutions.joined(separator: "/")), "
+            + "\(short) with at most \(shortConvolutionWeights) weights per output)"
     }
 
     /// Whether a layer of `kind` whose mask keeps `density` of its weights runs sparse now.

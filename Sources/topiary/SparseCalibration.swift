@@ -20,13 +20,17 @@ extension Bench {
             let l = Linear(i, o, rng: &rng)
             return ("Linear(\(i)→\(o))", l, l.weight, [n, i], .linear, { l.kernels = $0 })
         }
-        func conv(_ c: Int, _ side: Int) -> Case {
-            let l = Conv2d(c, c, kernel: 3, padding: 1, bias: false, rng: &rng)
-            return ("Conv2d(\(c)→\(c), 3x3) on \(side)x\(side)", l, l.weight, [n, c, side, side],
-                    .convolution(outputPixels: side * side), { l.kernels = $0 })
+        // A kxk convolution of stride s on side x side inputs (padding k/2).
+        func conv(_ c: Int, _ o: Int, _ k: Int, stride s: Int = 1, _ side: Int) -> Case {
+            let l = Conv2d(c, o, kernel: k, stride: s, padding: k / 2, bias: false, rng: &rng)
+            let out = (side - 1) / s + 1
+            return ("Conv2d(\(c)→\(o), \(k)x\(k)\(s > 1 ? " stride \(s)" : "")) on \(side)x\(side)", l, l.weight, [n, c, side, side],
+                    .convolution(outputPixels: out * out, weightsPerOutput: c * k * k), { l.kernels = $0 })
         }
-        let cases = [linear(784, 256), linear(256, 256), conv(16, 32), conv(32, 16), conv(64, 8)]
-        let densities = [0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
+        // ResNet-20's shapes: 3x3 at each map size; its first layer and 1x1 projections (short rows).
+        let cases = [linear(784, 256), linear(256, 256), conv(16, 16, 3, 32), conv(32, 32, 3, 16), conv(64, 64, 3, 8),
+                     conv(3, 16, 3, 32), conv(16, 32, 1, stride: 2, 32), conv(32, 64, 1, stride: 2, 16)]
+        let densities = [0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
         let rounds = Swift.max(compare, 3)
         print("CPU: \(RunEnvironment.current.cpu); \(Parallel.threads) threads, batch \(n), \(rounds) rounds, "
               + "\(VectorISA.active.rawValue) kernels, GEMM on \(BLAS.backend.rawValue)")

@@ -21,10 +21,10 @@ struct RunEnvironmentKernelsTests {
         #expect(SparseKernels.summary(mode: .dense, linear: nil, convolution: nil) == "dense")
         #expect(SparseKernels.summary(mode: .sparse, linear: 0.5, convolution: nil) == "sparse")
         #expect(SparseKernels.summary(mode: .auto, linear: 0.35, convolution: 0.35)
-                == "auto (fully connected 35%, convolutions 35%/35%/35%)")
+                == "auto (fully connected 35%, convolutions 35%/35%/35%, 35% with at most 32 weights per output)")
         let linear = BLAS.backend == .oneDNN ? 20 : 30
         #expect(SparseKernels.summary(mode: .auto, linear: nil, convolution: nil)
-                == "auto (fully connected \(linear)%, convolutions 40%/30%/20%)")
+                == "auto (fully connected \(linear)%, convolutions 40%/30%/20%, 50% with at most 32 weights per output)")
     }
 
     @Test func roundTripsAndOlderRecordsWithoutTheFieldStillDecode() throws {
