@@ -7,22 +7,6 @@ import Testing
 /// level (float rounding apart: FMA contraction differs) and against a Double reference.
 @Suite("Dense vector kernels", .serialized)
 struct DenseKernelsTests {
-    /// Runs `body` once per supported level, forced, restoring the active level after.
-    func eachLevel(_ body: (VectorISA) -> Void) {
-        let before = VectorISA.active
-        defer { VectorISA.force(before) }
-        for isa in VectorISA.supported {
-            #expect(VectorISA.force(isa))
-            body(isa)
-        }
-    }
-
-    /// Deterministic values in [-scale, scale], with some exact zeros and a few larger ones.
-    func values(_ n: Int, seed: UInt64, scale: Float = 3) -> [Float] {
-        var rng = RNG(seed: seed, stream: "kernels")
-        return (0..<n).map { i in i % 29 == 0 ? 0 : Float(rng.uniform() * 2 - 1) * scale }
-    }
-
     func close(_ a: Float, _ b: Double, rel: Double = 1e-5, abs absTol: Double = 1e-6) -> Bool {
         Swift.abs(Double(a) - b) <= absTol + rel * Swift.abs(b)
     }

@@ -7,20 +7,6 @@ import Testing
 /// nothing written outside the places they own.
 @Suite("Plane-batch kernels", .serialized)
 struct PlaneKernelsTests {
-    func eachLevel(_ body: (VectorISA) -> Void) {
-        let before = VectorISA.active
-        defer { VectorISA.force(before) }
-        for isa in VectorISA.supported {
-            #expect(VectorISA.force(isa))
-            body(isa)
-        }
-    }
-
-    func values(_ n: Int, seed: UInt64, scale: Float = 3) -> [Float] {
-        var rng = RNG(seed: seed, stream: "planes")
-        return (0..<n).map { i in i % 23 == 0 ? 0 : Float(rng.uniform() * 2 - 1) * scale }
-    }
-
     /// (planes, rows, n): one value, odd sizes around the vector widths, 8x8 maps.
     let shapes = [(1, 1, 1), (3, 4, 7), (4, 8, 8), (2, 5, 17), (16, 8, 8), (2, 3, 33)]
 
