@@ -153,17 +153,6 @@ void TK_VARIANT(copy_rows)(size_t rows, size_t n, const float *restrict src, siz
         for (size_t j = 0; j < n; j++) dst[r * ldd + j] = src[r * lds + j];
 }
 
-// copy_rows that also zeroes the ldd - n floats after each destination row's values (a padded
-// layout's gaps), so the buffer needs no clearing pass first.
-__attribute__((no_builtin("memcpy", "memset")))
-void TK_VARIANT(copy_rows_zeroing)(size_t rows, size_t n, const float *restrict src, size_t lds, float *restrict dst,
-                                   size_t ldd) {
-    for (size_t r = 0; r < rows; r++) {
-        for (size_t j = 0; j < n; j++) dst[r * ldd + j] = src[r * lds + j];
-        for (size_t j = n; j < ldd; j++) dst[r * ldd + j] = 0;
-    }
-}
-
 // copy_rows with a step along the rows. Step 2 (a stride-2 convolution's phase planes and
 // back) runs 16 values at a time with two-source shuffles: a gather reads s[2j .. 2j+30] as
 // two vectors (the second from s + 15, so nothing past the last value read), a scatter

@@ -14,8 +14,6 @@
     V(add, (size_t n, const float *a, const float *b, float *out), (n, a, b, out)) \
     V(copy_rows, (size_t rows, size_t n, const float *src, size_t lds, float *dst, size_t ldd), \
       (rows, n, src, lds, dst, ldd)) \
-    V(copy_rows_zeroing, (size_t rows, size_t n, const float *src, size_t lds, float *dst, size_t ldd), \
-      (rows, n, src, lds, dst, ldd)) \
     V(copy_strided, (size_t rows, size_t n, const float *src, size_t lds, size_t incs, float *dst, size_t ldd, \
                      size_t incd), (rows, n, src, lds, incs, dst, ldd, incd)) \
     V(mul, (size_t n, const float *a, const float *b, float *out), (n, a, b, out)) \

@@ -33,13 +33,12 @@ extension ResidualBlock {
             let (oh1, ow1, oh2, ow2) = (g1.outputHeight, g1.outputWidth, g2.outputHeight, g2.outputWidth)
             // Where conv1's output (c, y, x) lies in conv2's padded planes (stride 1: one phase).
             let interior = g2.padY * sg2.wq + g2.padX
-            let perTask = Swift.max(1, n / (8 * workers))
-            Parallel.tasks((n + perTask - 1) / perTask, workers: workers) { w, task in
+            SampleWorkers.runInTasks(workers: workers, n) { w, lo, hi in
                 let stage1 = scratch1[w].p, xin1 = stage1 + step1.stageFloats
                 let stage2 = scratch2[w].p, xin2 = stage2 + step2.stageFloats
                 // The padding stays zero: every sample writes the interior only.
                 xin2.update(repeating: 0, count: sg2.inputStride)
-                for s in (task * perTask)..<Swift.min(n, (task + 1) * perTask) {
+                for s in lo..<hi {
                     Conv2d.pad(sg1, xp.p + s * inSize, into: xin1)
                     step1.multiply(xin1, into: stage1)
                     e1.apply(rows: oh1, cols: ow1, stage1, plane: sg1.length, ld: sg1.wq, to: xin2 + interior, plane: sg2.plane,

@@ -17,4 +17,15 @@ enum SampleWorkers {
             if lo < hi { body(w, lo, hi) }
         }
     }
+
+    /// `run` in tasks of a few samples each, which the workers take as they come free
+    /// (`Parallel.tasks`), so a worker slowed by other load takes fewer; `body` may run several
+    /// times per worker. Only for bodies whose samples are independent, with no sums per worker:
+    /// which worker runs a sample depends on timing.
+    static func runInTasks(workers: Int, _ n: Int, _ body: @Sendable (Int, Int, Int) -> Void) {
+        let perTask = Swift.max(1, n / (8 * Swift.max(1, workers)))
+        Parallel.tasks((n + perTask - 1) / perTask, workers: workers) { w, task in
+            body(w, task * perTask, Swift.min(n, (task + 1) * perTask))
+        }
+    }
 }

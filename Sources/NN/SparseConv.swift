@@ -175,11 +175,9 @@ extension Conv2d {
         if epilogue == nil { output.resize(shape) }
         let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
         let inSize = g.channels * g.height * g.width
-        // Tasks of a few samples each, so that a worker slowed by other load takes fewer.
-        let perTask = Swift.max(1, n / (8 * workers))
-        Parallel.tasks((n + perTask - 1) / perTask, workers: workers) { w, task in
+        SampleWorkers.runInTasks(workers: workers, n) { w, lo, hi in
             let stage = scratch[w].p, xin = stage + step.stageFloats
-            for s in (task * perTask)..<Swift.min(n, (task + 1) * perTask) {
+            for s in lo..<hi {
                 Self.pad(sg, xp.p + s * inSize, normalizing: norm, into: xin)
                 step.multiply(xin, into: stage)
                 if let epilogue {

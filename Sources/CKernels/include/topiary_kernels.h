@@ -56,8 +56,6 @@ void tk_add(size_t n, const float *a, const float *b, float *out);
 /// (the sparse convolution's padded and staged layouts) rather than a library call per row.
 /// The blocks must not overlap.
 void tk_copy_rows(size_t rows, size_t n, const float *src, size_t lds, float *dst, size_t ldd);
-/// tk_copy_rows, and zeros in the ldd - n floats after each destination row's n values.
-void tk_copy_rows_zeroing(size_t rows, size_t n, const float *src, size_t lds, float *dst, size_t ldd);
 /// tk_copy_rows with a step along each row: dst[r*ldd + j*incd] = src[r*lds + j*incs].
 void tk_copy_strided(size_t rows, size_t n, const float *src, size_t lds, size_t incs, float *dst, size_t ldd,
                      size_t incd);
