@@ -40,7 +40,7 @@ struct Bench: ParsableCommand {
     var structured = false
     @Flag(help: "With --sparsity: prune every layer to the same density (layerwise magnitude) instead of global magnitude, to time the kernels of each layer at one density.")
     var layerwise = false
-    @Flag(help: "Measure auto's break-even densities on this machine: single Linear and Conv2d layers of the shapes the thresholds are for, dense against sparse training steps at 50% down to 5% kept (--compare rounds, at least 3; --batch-size), next to the thresholds auto uses.")
+    @Flag(help: "Measure auto's break-even densities on this machine: single Linear and Conv2d layers of the shapes the thresholds are for, dense against sparse training steps at 80% down to 5% kept (--compare rounds, at least 3; --batch-size), next to the thresholds auto uses.")
     var calibrateSparse = false
     @Flag(help: "Time evaluation-mode forward passes instead of training steps.")
     var inference = false
