@@ -33,7 +33,9 @@ public enum Parallel {
     /// timing: tasks must be independent of each other and of the worker that runs them.
     public static func tasks(_ count: Int, workers: Int, _ body: @Sendable (_ worker: Int, _ task: Int) -> Void) {
         let level = tk_isa_thread_override()
-        let workers = Swift.max(1, Swift.min(workers, count))
+        // No more workers than processors: a pool thread spins between regions, and one more
+        // than the cores would take a core from the threads doing the work.
+        let workers = Swift.max(1, Swift.min(workers, count, WorkerPool.processors))
         if WorkerPool.run(workers: workers, tasks: count, level: level, body) { return }
         // The pool is busy (another thread's region, or a call from inside a task): tasks in
         // turn on Dispatch's threads.
