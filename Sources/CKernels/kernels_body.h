@@ -348,16 +348,6 @@ void TK_VARIANT(bn_normalize_add_relu)(size_t n, const float *restrict x, float 
     TK_VARIANT(bn_normalize_row)(n, x, mean, inv, scale, shift, 1, s, y);
 }
 
-// The row kernel over `rows` rows whose starts are ldx (x) and ldy (y and s) apart. A sparse
-// convolution's output rows are wider than the image (discarded columns), so its epilogue
-// reads them where they are instead of copying them to contiguous planes first.
-void TK_VARIANT(bn_normalize_rows)(size_t rows, size_t n, const float *restrict x, size_t ldx, float mean, float inv,
-                                   float scale, float shift, int clamp, const float *restrict s, float *restrict y,
-                                   size_t ldy) {
-    for (size_t r = 0; r < rows; r++)
-        TK_VARIANT(bn_normalize_row)(n, x + r * ldx, mean, inv, scale, shift, clamp, s ? s + r * ldy : 0, y + r * ldy);
-}
-
 void TK_VARIANT(bn_backward_sums)(size_t n, const float *restrict dy, const float *restrict x, float mean,
                                   float *restrict sums) {
     #pragma clang fp contract(off) // no FMA: the same bits at every level
@@ -451,22 +441,13 @@ void TK_VARIANT(bn_backward_input)(size_t n, const float *restrict dy, const flo
     }
 }
 
-// bn_backward_input (clamp 0), bn_backward_input_relu (1) or bn_backward_input_relu6 (2) of
-// `rows` rows of n values (dy and x contiguous), each row written ldx apart with zeros in the
-// ldx - n floats after it: the sparse convolution before the BatchNorm stages its output
-// gradient this way instead of reading a written one. Row by row through the same loops, so
-// the same bits.
-__attribute__((no_builtin("memset")))
-void TK_VARIANT(bn_backward_input_rows)(size_t rows, size_t n, const float *restrict dy, const float *restrict x,
-                                        float mean, float inv, float scale, float shift, float k, float meanDy,
-                                        float meanDyH, int clamp, float *restrict dx, size_t ldx) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *restrict g = dy + r * n, *restrict v = x + r * n;
-        float *restrict d = dx + r * ldx;
-        if (clamp == 0) TK_VARIANT(bn_backward_input)(n, g, v, mean, inv, k, meanDy, meanDyH, d);
-        else TK_VARIANT(bn_backward_input_masked)(n, g, v, mean, inv, scale, shift, k, meanDy, meanDyH, d, clamp == 2);
-        for (size_t j = n; j < ldx; j++) d[j] = 0;
-    }
+// bn_backward_input (clamp 0), bn_backward_input_relu (1) or bn_backward_input_relu6 (2) of one
+// row: the plane-batch kernels' dispatch, through the same loops, so the same bits.
+static inline void TK_VARIANT(bn_backward_input_row)(size_t n, const float *restrict dy, const float *restrict x,
+                                                     float mean, float inv, float scale, float shift, float k,
+                                                     float meanDy, float meanDyH, int clamp, float *restrict dx) {
+    if (clamp == 0) TK_VARIANT(bn_backward_input)(n, dy, x, mean, inv, k, meanDy, meanDyH, dx);
+    else TK_VARIANT(bn_backward_input_masked)(n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, dx, clamp == 2);
 }
 
 // ---- optimizers (a masked entry's value and state become exactly 0, by select) ----

@@ -37,9 +37,6 @@
       (n, x, mean, inv, scale, shift, y)) \
     V(bn_normalize_add_relu, (size_t n, const float *x, float mean, float inv, float scale, float shift, const float *s, \
                               float *y), (n, x, mean, inv, scale, shift, s, y)) \
-    V(bn_normalize_rows, (size_t rows, size_t n, const float *x, size_t ldx, float mean, float inv, float scale, \
-                          float shift, int clamp, const float *s, float *y, size_t ldy), \
-      (rows, n, x, ldx, mean, inv, scale, shift, clamp, s, y, ldy)) \
     V(bn_backward_sums, (size_t n, const float *dy, const float *x, float mean, float *sums), (n, dy, x, mean, sums)) \
     V(bn_backward_sums_relu, (size_t n, const float *dy, const float *x, float mean, float inv, float scale, \
                               float shift, float *sums), (n, dy, x, mean, inv, scale, shift, sums)) \
@@ -53,9 +50,6 @@
       (n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, dx)) \
     V(bn_backward_input, (size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy, \
                           float meanDyH, float *dx), (n, dy, x, mean, inv, k, meanDy, meanDyH, dx)) \
-    V(bn_backward_input_rows, (size_t rows, size_t n, const float *dy, const float *x, float mean, float inv, \
-                               float scale, float shift, float k, float meanDy, float meanDyH, int clamp, float *dx, \
-                               size_t ldx), (rows, n, dy, x, mean, inv, scale, shift, k, meanDy, meanDyH, clamp, dx, ldx)) \
     V(place_rows, (size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, float *dst, size_t first, \
                    size_t dst_plane, size_t ldd, size_t count), \
       (planes, rows, n, src, src_plane, dst, first, dst_plane, ldd, count)) \

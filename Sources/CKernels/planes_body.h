@@ -56,10 +56,8 @@ void TK_VARIANT(place_bn_input_gradient)(size_t planes, size_t rows, size_t n, c
                                          size_t dst_plane, size_t ldd, size_t count) {
     #define TK_GRADIENT_ROW(p, r, d) {                                                                               \
         const size_t at = ((p) * rows + (r)) * n;                                                                    \
-        if (clamp == 0) TK_VARIANT(bn_backward_input)(n, dy + at, x + at, mean[p], inv[p], k[p], meanDy[p],          \
-                                                      meanDyH[p], d);                                                \
-        else TK_VARIANT(bn_backward_input_masked)(n, dy + at, x + at, mean[p], inv[p], scale[p], shift[p], k[p],     \
-                                                  meanDy[p], meanDyH[p], d, clamp == 2); }
+        TK_VARIANT(bn_backward_input_row)(n, dy + at, x + at, mean[p], inv[p], scale[p], shift[p], k[p], meanDy[p],  \
+                                          meanDyH[p], clamp, d); }
     TK_PLACE(TK_GRADIENT_ROW)
     #undef TK_GRADIENT_ROW
 }
@@ -129,8 +127,7 @@ void TK_VARIANT(bn_backward_input_planes)(size_t planes, size_t n, const float *
                                           const float *restrict meanDyH, int clamp, float *restrict dx) {
     for (size_t p = 0; p < planes; p++) {
         const size_t at = p * n;
-        if (clamp == 0) TK_VARIANT(bn_backward_input)(n, dy + at, x + at, mean[p], inv[p], k[p], meanDy[p], meanDyH[p], dx + at);
-        else TK_VARIANT(bn_backward_input_masked)(n, dy + at, x + at, mean[p], inv[p], scale[p], shift[p], k[p], meanDy[p],
-                                                  meanDyH[p], dx + at, clamp == 2);
+        TK_VARIANT(bn_backward_input_row)(n, dy + at, x + at, mean[p], inv[p], scale[p], shift[p], k[p], meanDy[p], meanDyH[p],
+                                          clamp, dx + at);
     }
 }

@@ -462,7 +462,7 @@ struct EvaluationEpilogue: Sendable {
 }
 
 extension BatchNorm2d.Clamp {
-    /// The activation as tk_bn_normalize_rows numbers it.
+    /// The activation as the plane-batch kernels (`tk_bn_normalize_planes`, ...) number it.
     var code: Int32 {
         switch self {
         case .none: 0

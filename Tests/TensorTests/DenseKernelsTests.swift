@@ -292,9 +292,9 @@ struct DenseKernelsTests {
         }
     }
 
-    /// tk_bn_normalize_rows, the epilogue of a sparse convolution's wider output rows: each row
-    /// has the bits of the contiguous kernel of its activation (none, ReLU, ReLU6, + shortcut
-    /// and ReLU), and nothing outside the rows' n values is written.
+    /// tk_bn_normalize_planes on one plane's rows, the epilogue of a sparse convolution's wider
+    /// output rows: each row has the bits of the contiguous kernel of its activation (none,
+    /// ReLU, ReLU6, + shortcut and ReLU), and nothing outside the rows' n values is written.
     @Test func normalizingRowsGivesTheBitsOfThePlaneKernels() {
         for (rows, n) in [(1, 1), (3, 7), (8, 8), (4, 16), (5, 17), (32, 32), (2, 100)] {
             let ldx = n + 3, ldy = n + 2
@@ -303,16 +303,11 @@ struct DenseKernelsTests {
                 for clamp in Int32(0)...3 {
                     let s: [Float]? = clamp == 3 ? shortcut : nil
                     var y = [Float](repeating: -7, count: rows * ldy)
-                    tk_bn_normalize_rows(rows, n, x, ldx, 0.25, 1.5, 3, 2, clamp == 3 ? 1 : clamp, s, &y, ldy)
+                    tk_bn_normalize_planes(1, rows, n, x, 0, ldx, [0.25], [1.5], [3], [2], clamp == 3 ? 1 : clamp, s, &y, 0, ldy)
                     for r in 0..<rows {
                         let row = Array(x[(r * ldx)..<(r * ldx + n)])
-                        var want = [Float](repeating: 0, count: n)
-                        switch clamp {
-                        case 0: tk_bn_normalize(n, row, 0.25, 1.5, 3, 2, nil, &want)
-                        case 1: tk_bn_normalize_relu(n, row, 0.25, 1.5, 3, 2, &want)
-                        case 2: tk_bn_normalize_relu6(n, row, 0.25, 1.5, 3, 2, &want)
-                        default: tk_bn_normalize_add_relu(n, row, 0.25, 1.5, 3, 2, Array(shortcut[(r * ldy)..<(r * ldy + n)]), &want)
-                        }
+                        let want = normalizedRow(n, row, 0.25, 1.5, 3, 2, clamp: clamp,
+                                                 shortcut: clamp == 3 ? Array(shortcut[(r * ldy)..<(r * ldy + n)]) : nil)
                         #expect(Array(y[(r * ldy)..<(r * ldy + n)]) == want, "rows \(rows)x\(n) clamp \(clamp) \(isa)")
                         #expect(y[(r * ldy + n)..<(r * ldy + ldy)].allSatisfy { $0 == -7 }, "gap written, \(isa)")
                     }
@@ -321,22 +316,19 @@ struct DenseKernelsTests {
         }
     }
 
-    /// tk_bn_backward_input_rows, a BatchNorm's input gradient staged by the convolution before
-    /// it: each row has the bits of the plane kernel of its activation (none, ReLU, ReLU6), and
-    /// zeros fill each row's gap.
+    /// tk_place_bn_input_gradient on one plane, a BatchNorm's input gradient staged by the
+    /// convolution before it: each row has the bits of the plane kernel of its activation (none,
+    /// ReLU, ReLU6), and zeros fill each row's gap.
     @Test func backwardInputRowsGiveTheBitsOfThePlaneKernels() {
         for (rows, n) in [(1, 1), (3, 7), (8, 8), (4, 16), (5, 17), (2, 100)] {
             let ldx = n + 2, count = rows * n
             let x = values(count, seed: UInt64(count)), dy = values(count, seed: UInt64(count) + 1)
             eachLevel { isa in
                 for clamp in Int32(0)...2 {
-                    var staged = [Float](repeating: -7, count: rows * ldx), plane = [Float](repeating: 0, count: count)
-                    tk_bn_backward_input_rows(rows, n, dy, x, 0.25, 1.5, 3, 2, 0.8, 0.1, -0.3, clamp, &staged, ldx)
-                    switch clamp {
-                    case 0: tk_bn_backward_input(count, dy, x, 0.25, 1.5, 0.8, 0.1, -0.3, &plane)
-                    case 1: tk_bn_backward_input_relu(count, dy, x, 0.25, 1.5, 3, 2, 0.8, 0.1, -0.3, &plane)
-                    default: tk_bn_backward_input_relu6(count, dy, x, 0.25, 1.5, 3, 2, 0.8, 0.1, -0.3, &plane)
-                    }
+                    var staged = [Float](repeating: -7, count: rows * ldx)
+                    tk_place_bn_input_gradient(1, rows, n, dy, x, [0.25], [1.5], [3], [2], [0.8], [0.1], [-0.3], clamp, &staged,
+                                               0, rows * ldx, ldx, rows * ldx)
+                    let plane = inputGradientRow(count, dy, x, 0.25, 1.5, 3, 2, 0.8, 0.1, -0.3, clamp: clamp)
                     for r in 0..<rows {
                         #expect(Array(staged[(r * ldx)..<(r * ldx + n)]) == Array(plane[(r * n)..<(r * n + n)]),
                                 "rows \(rows)x\(n) clamp \(clamp) \(isa)")

@@ -34,7 +34,7 @@ struct PlaneKernelsTests {
         }
     }
 
-    @Test func normalizingPlanesGivesTheRowKernelsBits() {
+    @Test func normalizingPlanesGivesThePlaneKernelsBits() {
         for (planes, rows, n) in shapes {
             let ldx = n + 3, ldy = n + 2, xPlane = rows * ldx + 4, yPlane = rows * ldy + 1
             let x = values(planes * xPlane, seed: 7), s = values(planes * yPlane, seed: 8), q = parameters(planes)
@@ -44,11 +44,10 @@ struct PlaneKernelsTests {
                     var y = [Float](repeating: -7, count: planes * yPlane), want = y
                     tk_bn_normalize_planes(planes, rows, n, x, xPlane, ldx, q[0], q[1], q[2], q[3], code, shortcut, &y, yPlane, ldy)
                     for p in 0..<planes {
-                        want.withUnsafeMutableBufferPointer { w in
-                            s.withUnsafeBufferPointer { sp in
-                                tk_bn_normalize_rows(rows, n, Array(x[(p * xPlane)...]), ldx, q[0][p], q[1][p], q[2][p], q[3][p], code,
-                                                     shortcut == nil ? nil : sp.baseAddress! + p * yPlane, w.baseAddress! + p * yPlane, ldy)
-                            }
+                        for r in 0..<rows {
+                            let at = p * yPlane + r * ldy, row = Array(x[(p * xPlane + r * ldx)...].prefix(n))
+                            want.replaceSubrange(at..<(at + n), with: normalizedRow(n, row, q[0][p], q[1][p], q[2][p], q[3][p],
+                                clamp: code, shortcut: shortcut.map { Array($0[at..<(at + n)]) }))
                         }
                     }
                     #expect(y == want, "\(planes)x\(rows)x\(n) clamp \(clamp) \(isa)")
@@ -89,8 +88,8 @@ struct PlaneKernelsTests {
     }
 
     /// The placing kernels: each plane's rows where `Ops.placeRows` puts them, with the values
-    /// of the row kernels, and zeros everywhere else in the buffer, whatever it held before.
-    @Test func placingKernelsWriteTheRowKernelsValuesAndZeros() {
+    /// of the single-plane kernels, and zeros everywhere else in the buffer, whatever it held before.
+    @Test func placingKernelsWriteThePlaneKernelsValuesAndZeros() {
         for (planes, rows, n) in shapes {
             let area = rows * n, ld = n + 2, first = 5, dstPlane = rows * ld + 3, count = first + planes * dstPlane + 6
             let x = values(planes * area, seed: 21), dy = values(planes * area, seed: 22), q = parameters(planes)
@@ -102,13 +101,13 @@ struct PlaneKernelsTests {
                     tk_place_bn_input_gradient(planes, rows, n, dy, x, q[0], q[1], q[2], q[3], q[4], q[5], q[6], clamp, &gradient,
                                                first, dstPlane, ld, count)
                     for p in 0..<planes {
-                        let at = first + p * dstPlane, v = Array(x[(p * area)...]), g = Array(dy[(p * area)...])
-                        wantNormalized.withUnsafeMutableBufferPointer { w in
-                            tk_bn_normalize_rows(rows, n, v, n, q[0][p], q[1][p], q[2][p], q[3][p], clamp, nil, w.baseAddress! + at, ld)
-                        }
-                        wantGradient.withUnsafeMutableBufferPointer { w in
-                            tk_bn_backward_input_rows(rows, n, g, v, q[0][p], q[1][p], q[2][p], q[3][p], q[4][p], q[5][p], q[6][p],
-                                                      clamp, w.baseAddress! + at, ld)
+                        for r in 0..<rows {
+                            let at = first + p * dstPlane + r * ld, from = (p * rows + r) * n
+                            let v = Array(x[from..<(from + n)]), g = Array(dy[from..<(from + n)])
+                            wantNormalized.replaceSubrange(at..<(at + n), with: normalizedRow(n, v, q[0][p], q[1][p], q[2][p], q[3][p],
+                                                                                             clamp: clamp))
+                            wantGradient.replaceSubrange(at..<(at + n), with: inputGradientRow(n, g, v, q[0][p], q[1][p], q[2][p],
+                                q[3][p], q[4][p], q[5][p], q[6][p], clamp: clamp))
                         }
                     }
                     #expect(normalized == wantNormalized, "normalized \(planes)x\(rows)x\(n) clamp \(clamp) \(isa)")

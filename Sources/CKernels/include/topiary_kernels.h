@@ -94,11 +94,6 @@ void tk_bn_normalize_relu(size_t n, const float *x, float mean, float inv, float
 /// tk_add and tk_relu_forward in a row.
 void tk_bn_normalize_add_relu(size_t n, const float *x, float mean, float inv, float scale, float shift, const float *s,
                               float *y);
-/// tk_bn_normalize (clamp 0, no xhat), tk_bn_normalize_relu (1) or tk_bn_normalize_relu6 (2), or
-/// with s tk_bn_normalize_add_relu, over `rows` rows of n values, x's rows ldx apart and y's and
-/// s's ldy apart: the same bits as those kernels.
-void tk_bn_normalize_rows(size_t rows, size_t n, const float *x, size_t ldx, float mean, float inv, float scale,
-                          float shift, int clamp, const float *s, float *y, size_t ldy);
 /// tk_bn_backward_sums of tk_relu_backward(y, dy) (dy where y > 0, else 0) without writing it
 /// or reading y, which is tk_bn_normalize_relu(x, mean, inv, scale, shift): its mask is
 /// recomputed from x with the same expression. The same bits.
@@ -121,12 +116,6 @@ void tk_bn_backward_sums(size_t n, const float *dy, const float *x, float mean, 
 /// the fly: dx = k * (dy - meanDy - xhat * meanDyH).
 void tk_bn_backward_input(size_t n, const float *dy, const float *x, float mean, float inv, float k, float meanDy,
                           float meanDyH, float *dx);
-/// tk_bn_backward_input (clamp 0), tk_bn_backward_input_relu (1) or tk_bn_backward_input_relu6
-/// (2) over `rows` rows of n values (dy, x contiguous), written ldx apart with zeros in the
-/// ldx - n floats after each row: the same bits.
-void tk_bn_backward_input_rows(size_t rows, size_t n, const float *dy, const float *x, float mean, float inv,
-                               float scale, float shift, float k, float meanDy, float meanDyH, int clamp, float *dx,
-                               size_t ldx);
 // Plane batches: the per-plane kernels above over `planes` consecutive planes (a sample's
 // channels) in one call, plane p with its channel's parameters mean[p], inv[p], ...: the same
 // bits as one call per plane, without the per-call cost that dominated on small maps.
@@ -137,11 +126,11 @@ void tk_bn_backward_input_rows(size_t rows, size_t n, const float *dy, const flo
 /// must end within count.
 void tk_place_rows(size_t planes, size_t rows, size_t n, const float *src, size_t src_plane, float *dst, size_t first,
                    size_t dst_plane, size_t ldd, size_t count);
-/// tk_place_rows of tk_bn_normalize_rows(clamp, no residual) applied to contiguous planes x.
+/// tk_place_rows of tk_bn_normalize_planes' values (clamp 0, 1 or 2, no residual) of contiguous planes x.
 void tk_place_bn_normalized(size_t planes, size_t rows, size_t n, const float *x, const float *mean, const float *inv,
                             const float *scale, const float *shift, int clamp, float *dst, size_t first,
                             size_t dst_plane, size_t ldd, size_t count);
-/// tk_place_rows of tk_bn_backward_input_rows' values (clamp 0, 1 or 2) of contiguous planes dy, x.
+/// tk_place_rows of tk_bn_backward_input_planes' values (clamp 0, 1 or 2) of contiguous planes dy, x.
 void tk_place_bn_input_gradient(size_t planes, size_t rows, size_t n, const float *dy, const float *x, const float *mean,
                                 const float *inv, const float *scale, const float *shift, const float *k,
                                 const float *meanDy, const float *meanDyH, int clamp, float *dst, size_t first,
@@ -156,8 +145,10 @@ void tk_copy_planes(size_t planes, size_t rows, size_t n, const float *src, size
 void tk_plane_sums(size_t planes, size_t n, const float *x, float *out);
 /// out[p] = tk_sum_squared_deviations of plane p from mean[p].
 void tk_plane_squared_deviations(size_t planes, size_t n, const float *x, const float *mean, float *out);
-/// tk_bn_normalize_rows of each plane: plane p's rows at x + p*x_plane (ldx apart) into
-/// y + p*y_plane (ldy apart), s (when given) laid out as y.
+/// tk_bn_normalize (clamp 0, no xhat), tk_bn_normalize_relu (1) or tk_bn_normalize_relu6 (2), or
+/// with s tk_bn_normalize_add_relu, of each plane's rows: plane p's rows at x + p*x_plane (ldx
+/// apart) into y + p*y_plane (ldy apart), s laid out as y. A sparse convolution's output rows are
+/// wider than the image, so its epilogue reads them where they are. The same bits as those kernels.
 void tk_bn_normalize_planes(size_t planes, size_t rows, size_t n, const float *x, size_t x_plane, size_t ldx,
                             const float *mean, const float *inv, const float *scale, const float *shift, int clamp,
                             const float *s, float *y, size_t y_plane, size_t ldy);
