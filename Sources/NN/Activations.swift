@@ -12,8 +12,7 @@ protocol BatchNormFusable: Layer, AnyObject {
     var clampsAtSix: Bool { get }
 }
 
-/// max(0, x). Forward and backward run in chunks on the workers (`Parallel.forChunks`), as
-/// whole-activation passes are memory-bound; elementwise, so the bits do not depend on it.
+/// max(0, x). Forward and backward run in chunks on the workers (`Ops.elementwise`).
 public final class ReLU: Activation, BatchNormFusable {
     public let name: String
     public var observer: ((Tensor) -> Void)?
@@ -40,8 +39,7 @@ public final class ReLU: Activation, BatchNormFusable {
             gradientMasked = false
             if !passedThrough {
                 output.resize(x.shape)
-                let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
-                Parallel.forChunks(x.count) { lo, hi in tk_relu_forward(hi - lo, xp.p + lo, yp.p + lo) }
+                Ops.elementwise(x.count, x.data, into: output.data, tk_relu_forward)
             }
             observer?(output)
             return output
@@ -79,8 +77,7 @@ public final class ReLU: Activation, BatchNormFusable {
                 return dy
             }
             gradInput.resize(dy.shape)
-            let yp = SendablePointer(output.data), gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data)
-            Parallel.forChunks(dy.count) { lo, hi in tk_relu_backward(hi - lo, yp.p + lo, gp.p + lo, dp.p + lo) }
+            Ops.elementwise(dy.count, output.data, dy.data, into: gradInput.data, tk_relu_backward)
             return gradInput
         }
     }
@@ -107,8 +104,7 @@ public final class ReLU6: Activation, BatchNormFusable {
             expectsFusedInput = false
             if !passedThrough {
                 output.resize(x.shape)
-                let xp = SendablePointer(x.data), yp = SendablePointer(output.data)
-                Parallel.forChunks(x.count) { lo, hi in tk_relu6_forward(hi - lo, xp.p + lo, yp.p + lo) }
+                Ops.elementwise(x.count, x.data, into: output.data, tk_relu6_forward)
             }
             observer?(output)
             return output
@@ -120,8 +116,7 @@ public final class ReLU6: Activation, BatchNormFusable {
             if passedThrough { return dy }
             precondition(dy.count == output.count, "ReLU6.backward: gradient \(dy.shape) for output \(output.shape)")
             gradInput.resize(dy.shape)
-            let yp = SendablePointer(output.data), gp = SendablePointer(dy.data), dp = SendablePointer(gradInput.data)
-            Parallel.forChunks(dy.count) { lo, hi in tk_relu6_backward(hi - lo, yp.p + lo, gp.p + lo, dp.p + lo) }
+            Ops.elementwise(dy.count, output.data, dy.data, into: gradInput.data, tk_relu6_backward)
             return gradInput
         }
     }

@@ -31,8 +31,7 @@ public final class GELU: Activation {
         OpProfile.measure(.activation) {
             precondition(dy.count == derivative.count, "GELU.backward: gradient \(dy.shape) for output \(output.shape)")
             gradInput.resize(dy.shape)
-            let gp = SendablePointer(dy.data), dp = SendablePointer(derivative.data), out = SendablePointer(gradInput.data)
-            Parallel.forChunks(dy.count) { lo, hi in Ops.multiply(hi - lo, gp.p + lo, dp.p + lo, into: out.p + lo) }
+            Ops.elementwise(dy.count, dy.data, derivative.data, into: gradInput.data, tk_mul)
             return gradInput
         }
     }

@@ -76,13 +76,29 @@ public enum Ops {
         tk_copy_strided(rows, n, src, lds, srcStep, dst, ldd, dstStep)
     }
 
-    /// out = a + b elementwise (`out` may be `a` or `b`), in chunks on the workers from
-    /// `Parallel.minimumWork` values: a whole-activation pass is memory-bound, and one core
-    /// alone did not draw the bandwidth two do. Elementwise, so the chunks do not change the bits.
+    /// out = a + b elementwise (`out` may be `a` or `b`), in chunks on the workers (`elementwise`).
     public static func add(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        elementwise(n, a, b, into: out, tk_add)
+    }
+
+    /// An elementwise CKernels kernel (`y[i]` from `x[i]`) over `n` values in chunks on the
+    /// workers from `Parallel.minimumWork` values: a whole-activation pass is memory-bound, and
+    /// one core alone did not draw the bandwidth two do. Elementwise, so the chunks do not
+    /// change the bits.
+    public static func elementwise(_ n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                   _ kernel: @convention(c) (Int, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void) {
+        let xp = SendablePointer(UnsafeMutablePointer(mutating: x)), yp = SendablePointer(y)
+        Parallel.forChunks(n) { lo, hi in kernel(hi - lo, xp.p + lo, yp.p + lo) }
+    }
+
+    /// `elementwise` for a kernel of two inputs (`out[i]` from `a[i]`, `b[i]`).
+    public static func elementwise(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                   into out: UnsafeMutablePointer<Float>,
+                                   _ kernel: @convention(c) (Int, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                                                             UnsafeMutablePointer<Float>?) -> Void) {
         let ap = SendablePointer(UnsafeMutablePointer(mutating: a)), bp = SendablePointer(UnsafeMutablePointer(mutating: b))
         let op = SendablePointer(out)
-        Parallel.forChunks(n) { lo, hi in tk_add(hi - lo, ap.p + lo, bp.p + lo, op.p + lo) }
+        Parallel.forChunks(n) { lo, hi in kernel(hi - lo, ap.p + lo, bp.p + lo, op.p + lo) }
     }
 
     /// out = a * b elementwise (`out` may be `a` or `b`).
